@@ -1,0 +1,75 @@
+"""Languages: which one to use, and the message catalogs (``sockteach/messages/*.toml``).
+
+Wording lives in the catalogs, not in code. A key missing in Chinese falls back to English.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from functools import lru_cache
+from pathlib import Path
+from typing import Mapping
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - exercised on 3.10 only
+    import tomli as tomllib
+
+LANGS = ("en", "zh")
+_CATALOGS = Path(__file__).parent / "messages"
+
+
+def pick_lang(option: str | None = None, environ: Mapping[str, str] | None = None) -> str:
+    """``--lang``, else ``SOCKTEACH_LANG``, else the locale (``zh_*`` → zh), else English."""
+    env = os.environ if environ is None else environ
+    for value in (option, env.get("SOCKTEACH_LANG")):
+        if value:
+            value = value.strip().lower()
+            if value.startswith("zh") or value.startswith("cn"):
+                return "zh"
+            if value.startswith("en"):
+                return "en"
+    for var in ("LC_ALL", "LC_MESSAGES", "LANG", "LANGUAGE"):
+        value = env.get(var)
+        if value:
+            return "zh" if value.lower().startswith("zh") else "en"
+    return "en"
+
+
+@lru_cache(maxsize=None)
+def catalog(lang: str) -> dict[str, str]:
+    """The flat ``key → template`` catalog of one language (dotted keys for TOML tables)."""
+    path = _CATALOGS / f"{lang}.toml"
+    if not path.exists():
+        return {}
+    with path.open("rb") as f:
+        data = tomllib.load(f)
+    flat: dict[str, str] = {}
+
+    def walk(prefix: str, node: object) -> None:
+        if isinstance(node, dict):
+            for k, v in node.items():
+                walk(f"{prefix}.{k}" if prefix else k, v)
+        else:
+            flat[prefix] = str(node)
+
+    walk("", data)
+    return flat
+
+
+def msg(key: str, lang: str = "en", **values: object) -> str:
+    """The message ``key`` in ``lang`` (English fallback), formatted with ``values``."""
+    template = catalog(lang).get(key) or catalog("en").get(key)
+    if template is None:
+        raise KeyError(f"no message {key!r} in the catalogs")
+    return template.format(**values) if values else template
+
+
+def pick(texts: Mapping[str, str] | str | None, lang: str) -> str:
+    """One language out of a ``{en: …, zh: …}`` table from lesson data (English fallback)."""
+    if texts is None:
+        return ""
+    if isinstance(texts, str):
+        return texts
+    return texts.get(lang) or texts.get("en") or ""
