@@ -1,0 +1,586 @@
+"""The session: real processes under the tracer, their events, and their teardown.
+
+A :class:`Session` owns everything it starts: each side runs in its own pty (pexpect), its
+socket calls arrive on a trace channel, its printed output is read continuously, and
+:meth:`Session.close` ends every process it started — grandchildren included — whatever
+happened. Waits are on events, each with a deadline.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import sys
+import tempfile
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Iterable
+
+from . import kernel
+from .events import Event
+
+TRACER = Path(__file__).with_name("tracer.py")
+OUTPUT_BATCH = 0.05  # seconds of printed output folded into one event
+OUTPUT_EVENT_MAX = 4000  # characters of one output event kept (the rest is counted)
+MONITOR_PERIOD = 0.05
+
+
+class SessionError(Exception):
+    """Something the session was asked to do could not be done; the message says what."""
+
+
+class WaitTimeout(SessionError):
+    """An awaited event did not come before its deadline."""
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    """A port the kernel says is free on loopback now (not listening, not in TIME_WAIT)."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as s:
+        s.bind((host, 0))
+        return s.getsockname()[1]
+
+
+def _child_setup(limits: dict[int, tuple[int, int]] | None) -> Callable[[], None]:
+    def setup() -> None:
+        if sys.platform.startswith("linux"):
+            try:  # die with the runner, even if it is killed with SIGKILL
+                import ctypes
+
+                ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)
+            except Exception:
+                pass
+        if limits:
+            import resource
+
+            for which, value in limits.items():
+                try:
+                    resource.setrlimit(which, value)
+                except (ValueError, OSError):
+                    pass
+
+    return setup
+
+
+@dataclass
+class Side:
+    """One running (or ended) process of the session."""
+
+    name: str
+    script: Path
+    child: object  # pexpect.spawn
+    pid: int
+    started: float
+    reader: threading.Thread | None = None
+    exit_code: int | None = None
+    output_chars: int = 0
+    pids: set[int] = field(default_factory=set)
+    wall_started: float = field(default_factory=time.time)
+
+
+class Session:
+    """Real processes, one event stream.
+
+    ``ports`` are the nominal ports of the lesson (mapped to free ports), ``speed`` scales
+    visible waits, ``blocked_after`` is how long a call must be pending to count as blocked.
+    """
+
+    def __init__(
+        self,
+        ports: Iterable[int] = (8081,),
+        *,
+        blocked_after: float = 0.25,
+        loopback_only: bool = True,
+        map_ports: bool = True,
+        limits: dict[int, tuple[int, int]] | None = None,
+        env: dict[str, str] | None = None,
+        poll_tcp: bool = True,
+    ) -> None:
+        self.t0 = time.monotonic()
+        self.wall_t0 = time.time()
+        self.nominal = tuple(ports)
+        self.map_ports = map_ports
+        self.port_map: dict[int, int] = {}
+        self.all_real_ports: dict[int, int] = {}  # real → nominal, every mapping ever used
+        self.new_ports()
+        self.blocked_after = blocked_after
+        self.loopback_only = loopback_only
+        self.limits = limits
+        self.extra_env = dict(env or {})
+        self.sides: dict[str, Side] = {}
+        self.history: list[Side] = []
+        self.events: list[Event] = []  # in arrival order
+        self.cond = threading.Condition()
+        self._pending: dict[tuple, Event] = {}
+        self._answered: dict[str, Event] = {}
+        self._blocked_sent: set[tuple] = set()
+        self._closed = False
+        self._dir = Path(tempfile.mkdtemp(prefix="sockteach-"))
+        self.channel_path = str(self._dir / "trace.sock")
+        self._listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self._listener.bind(self.channel_path)
+        self._listener.listen(64)
+        self._threads: list[threading.Thread] = []
+        self._connections: list[socket.socket] = []
+        self._tcp_last: tuple | None = None
+        self._poll_tcp = poll_tcp
+        self._spawn(self._accept_loop, "sockteach-channel")
+        self._spawn(self._monitor_loop, "sockteach-monitor")
+
+    # ----- public API ------------------------------------------------------------------
+
+    def now(self) -> float:
+        return time.monotonic() - self.t0
+
+    def new_ports(self) -> dict[int, int]:
+        """Map every nominal port to a fresh free port (identity when mapping is off)."""
+        if self.map_ports:
+            self.port_map = {p: free_port() for p in self.nominal}
+        else:
+            self.port_map = {p: p for p in self.nominal}
+        for nominal, real in self.port_map.items():
+            self.all_real_ports[real] = nominal
+        return self.port_map
+
+    def start(self, side: str, script: str | os.PathLike, args: Iterable[str] = (),
+              cwd: str | os.PathLike | None = None) -> Side:
+        """Start ``script`` under the tracer as ``side`` in its own pty."""
+        import pexpect
+
+        script = Path(script)
+        if not script.is_file():
+            raise SessionError(f"no such file: {script}")
+        old = self.sides.get(side)
+        if old is not None and old.exit_code is None:
+            raise SessionError(f"{side} is still running")
+        env = self._env(side)
+        workdir = Path(cwd) if cwd is not None else script.parent
+        try:
+            rel = os.path.relpath(script, workdir)
+        except ValueError:
+            rel = str(script)
+        child = pexpect.spawn(
+            sys.executable, [str(TRACER), rel, *args], cwd=str(workdir), env=env,
+            encoding="utf-8", codec_errors="replace", echo=True, dimensions=(50, 200),
+            preexec_fn=_child_setup(self.limits),
+        )
+        child.delaybeforesend = None
+        child.delayafterclose = 0
+        child.delayafterterminate = 0
+        record = Side(side, script, child, child.pid, self.now(), pids={child.pid})
+        self.sides[side] = record
+        self.history.append(record)
+        record.reader = self._spawn(lambda: self._read_output(record), f"sockteach-out-{side}")
+        return record
+
+    def attach(self, side: str, script: str | os.PathLike) -> Side:
+        """Start ``script`` traced, on *this* terminal (stdin/stdout inherited): the learner
+        types into it directly. Its exit is reported; its output is not read."""
+        import subprocess
+
+        script = Path(script)
+        if not script.is_file():
+            raise SessionError(f"no such file: {script}")
+        child = subprocess.Popen(
+            [sys.executable, str(TRACER), script.name], cwd=str(script.parent),
+            env=self._env(side, terminal=True), preexec_fn=_child_setup(self.limits),
+        )
+        record = Side(side, script, child, child.pid, self.now(), pids={child.pid})
+        self.sides[side] = record
+        self.history.append(record)
+
+        def watch() -> None:
+            code = child.wait()
+            record.exit_code = code
+            self.add(Event(self.now(), side, "exit", code=code, pid=child.pid))
+
+        record.reader = self._spawn(watch, f"sockteach-wait-{side}")
+        return record
+
+    def _env(self, side: str, terminal: bool = False) -> dict[str, str]:
+        env = {k: v for k, v in os.environ.items()
+               if not k.startswith(("SOCKTEACH_", "PYTHONSTARTUP", "PYTHONINSPECT"))}
+        env.update(PYTHONUNBUFFERED="1", PYTHONIOENCODING="utf-8", PYTHONDONTWRITEBYTECODE="1")
+        if not terminal:
+            env.update(NO_COLOR="1", TERM="dumb")
+        env.update(
+            SOCKTEACH_TRACE=self.channel_path, SOCKTEACH_SIDE=side,
+            SOCKTEACH_PORTS=",".join(f"{n}:{r}" for n, r in self.port_map.items()),
+            SOCKTEACH_LOOPBACK="1" if self.loopback_only else "0",
+        )
+        env.update(self.extra_env)
+        return env
+
+    def type(self, side: str, text: str, timeout: float = 10.0) -> None:
+        """Wait until ``side`` waits in ``input()``, then type ``text`` and Enter."""
+        call = self.wait_input(side, timeout)
+        record = self._side(side)
+        self._answered[side] = call
+        self.add(Event(self.now(), side, "input", text=text))
+        record.child.sendline(text)
+
+    def wait_input(self, side: str, timeout: float = 10.0) -> Event:
+        """Wait until ``side`` is in an ``input()`` call not yet answered; return that call."""
+        record = self._side(side)
+
+        def waiting() -> Event | bool | None:
+            return self.input_pending(side) or record.exit_code is not None
+
+        found = self.wait_until(waiting, timeout, f"{side} to ask for input")
+        if not isinstance(found, Event):
+            raise SessionError(f"{side} ended (code {record.exit_code}) instead of asking for input")
+        return found
+
+    def input_pending(self, side: str) -> Event | None:
+        """The ``input()`` call ``side`` waits in, unless it was answered already."""
+        record = self.sides.get(side)
+        if record is None:
+            return None
+        with self.cond:
+            for (pid, _sock, name), call in self._pending.items():
+                if pid in record.pids and name == "input" and call is not self._answered.get(side):
+                    return call
+        return None
+
+    def waiting_in(self, side: str) -> str | None:
+        """The name of the call ``side``'s current process is in, if any."""
+        record = self.sides.get(side)
+        if record is None:
+            return None
+        with self.cond:
+            names = [e.name for (pid, _s, _n), e in self._pending.items() if pid == record.pid]
+        return names[-1] if names else None
+
+    def send_control(self, side: str, char: str) -> None:
+        self._side(side).child.sendcontrol(char)
+
+    def interrupt(self, side: str) -> None:
+        """Ctrl-C in the side's terminal."""
+        self._side(side).child.sendintr()
+
+    def eof(self, side: str) -> None:
+        self._side(side).child.sendeof()
+
+    def kill(self, side: str, sig: int = signal.SIGKILL) -> None:
+        record = self._side(side)
+        try:
+            os.kill(record.pid, sig)
+        except ProcessLookupError:
+            pass
+
+    def stop(self, side: str, grace: float = 1.0) -> None:
+        """End a side and everything it started: SIGTERM, then SIGKILL after ``grace``."""
+        record = self.sides.get(side)
+        if record is None:
+            return
+        _terminate_tree(record, grace)
+        if record.reader is not None:
+            record.reader.join(timeout=grace + 2)
+
+    def stop_all(self, grace: float = 1.0) -> None:
+        for side in list(self.sides):
+            self.stop(side, grace)
+
+    def wait_exit(self, side: str, timeout: float = 10.0) -> int:
+        record = self._side(side)
+        self.wait_until(lambda: record.exit_code is not None, timeout, f"{side} to end")
+        return record.exit_code  # type: ignore[return-value]
+
+    def wait_until(self, predicate: Callable[[], object], timeout: float, what: str) -> object:
+        """Wait until ``predicate()`` is true (re-checked on every event), or raise."""
+        deadline = time.monotonic() + timeout
+        with self.cond:
+            while True:
+                value = predicate()
+                if value:
+                    return value
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise WaitTimeout(f"waited {timeout:g} s for {what}")
+                self.cond.wait(min(left, MONITOR_PERIOD * 2))
+
+    def hold(self, seconds: float) -> None:
+        """A visible pause: nothing to wait for, but Ctrl-C still ends it at once."""
+        deadline = time.monotonic() + seconds
+        with self.cond:
+            while (left := deadline - time.monotonic()) > 0:
+                self.cond.wait(min(left, 0.1))
+
+    def add(self, event: Event) -> None:
+        """Append an event (from the tracer, the output readers, or the scenario)."""
+        with self.cond:
+            self.events.append(event)
+            self._track(event)
+            self.cond.notify_all()
+
+    def snapshot(self, since: int = 0) -> list[Event]:
+        with self.cond:
+            return self.events[since:]
+
+    def sorted_events(self) -> list[Event]:
+        with self.cond:
+            return sorted(self.events, key=lambda e: e.t)
+
+    def real_address(self, side: str) -> tuple[str, int] | None:
+        """Where ``side`` listens (the real port), learnt from its trace."""
+        record = self.sides.get(side)
+        for e in reversed(self.snapshot()):
+            if e.side == side and e.kind == "return" and e.name == "listen" and e.real:
+                if record is None or e.pid == record.pid:
+                    host, port = e.real.strip("()").rsplit(",", 1)
+                    return host.strip().strip("'\""), int(port)
+        return None
+
+    def close(self) -> None:
+        """End every process, close the channel, remove the temporary files. Idempotent."""
+        if self._closed:
+            return
+        self._closed = True
+        for record in self.history:
+            _terminate_tree(record, 0.5)
+        _kill_strays(self.channel_path, self.wall_t0)
+        for record in self.history:
+            if record.reader is not None:
+                record.reader.join(timeout=3)
+            try:
+                record.child.close(force=True)
+            except Exception:
+                pass
+        for sock in [self._listener, *self._connections]:
+            try:  # shutdown wakes a thread blocked in accept() or recv() on it
+                sock.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+            sock.close()
+        for t in self._threads:
+            t.join(timeout=2)
+        shutil.rmtree(self._dir, ignore_errors=True)
+
+    def __enter__(self) -> "Session":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # ----- internals ---------------------------------------------------------------------
+
+    def _side(self, side: str) -> Side:
+        try:
+            return self.sides[side]
+        except KeyError:
+            raise SessionError(f"no side called {side!r} was started") from None
+
+    def _spawn(self, target: Callable[[], None], name: str) -> threading.Thread:
+        t = threading.Thread(target=target, name=name, daemon=True)
+        t.start()
+        self._threads.append(t)
+        return t
+
+    def _track(self, e: Event) -> None:
+        """Keep the table of pending calls (under the lock)."""
+        if e.kind == "call":
+            key = (e.pid, e.sock, e.name)
+            self._pending[key] = e
+            self._blocked_sent.discard(key)
+        elif e.kind in ("return", "raise"):
+            self._pending.pop((e.pid, e.sock, e.name), None)
+        elif e.kind == "exit":
+            for key in [k for k in self._pending if k[0] == e.pid or e.pid is None]:
+                del self._pending[key]
+
+    def _accept_loop(self) -> None:
+        while not self._closed:
+            try:
+                conn, _ = self._listener.accept()
+            except OSError:
+                return
+            self._connections.append(conn)
+            self._spawn(lambda c=conn: self._read_channel(c), "sockteach-trace")
+
+    def _read_channel(self, conn: socket.socket) -> None:
+        import json
+
+        buf = b""
+        while True:
+            try:
+                chunk = conn.recv(1 << 16)
+            except OSError:
+                return
+            if not chunk:
+                return
+            buf += chunk
+            *lines, buf = buf.split(b"\n")
+            for line in lines:
+                try:
+                    data = json.loads(line)
+                except ValueError:
+                    continue
+                event = self._from_tracer(data)
+                if event is not None:
+                    self.add(event)
+
+    def _from_tracer(self, data: dict) -> Event | None:
+        kind = data.get("kind")
+        if kind == "exit":
+            return None  # the session reports exits from the real exit status
+        args = data.get("args")
+        pid = data.get("pid")
+        side = data.get("side", "?")
+        record = self.sides.get(side)
+        if record is not None and pid is not None:
+            record.pids.add(pid)
+        return Event(
+            t=float(data.get("mono", time.monotonic())) - self.t0, side=side, kind=kind,
+            name=data.get("name"), args=tuple(args) if args is not None else None,
+            result=data.get("result"), error=data.get("error"), errno=data.get("errno"),
+            message=data.get("message"), count=data.get("count"), sock=data.get("sock"),
+            real=data.get("real"), pid=pid,
+        )
+
+    def _read_output(self, record: Side) -> None:
+        import pexpect
+
+        child = record.child
+        pending: list[str] = []
+        pending_t = 0.0
+        last_flush = 0.0
+
+        def flush() -> None:
+            nonlocal pending, last_flush
+            if not pending:
+                return
+            text = "".join(pending).replace("\r\n", "\n").replace("\r", "")
+            pending = []
+            last_flush = time.monotonic()
+            if len(text) > OUTPUT_EVENT_MAX:
+                cut = len(text) - OUTPUT_EVENT_MAX
+                text = text[:OUTPUT_EVENT_MAX] + f"\n[… {cut:,} more characters]\n"
+            self.add(Event(pending_t, record.name, "output", text=text, pid=record.pid))
+
+        while True:
+            try:
+                data = child.read_nonblocking(1 << 16, timeout=OUTPUT_BATCH)
+            except pexpect.TIMEOUT:
+                flush()
+                continue
+            except (pexpect.EOF, OSError, ValueError):
+                break
+            if not pending:
+                pending_t = self.now()
+            record.output_chars += len(data)
+            pending.append(data)
+            if time.monotonic() - last_flush >= OUTPUT_BATCH:
+                flush()
+        flush()
+        code = _exit_status(child)
+        record.exit_code = code
+        self.add(Event(self.now(), record.name, "exit", code=code, pid=record.pid))
+
+    def _monitor_loop(self) -> None:
+        while not self._closed:
+            time.sleep(MONITOR_PERIOD)  # a polling period, not a synchronisation
+            now = self.now()
+            blocked = []
+            with self.cond:
+                for key, call in self._pending.items():
+                    waited = now - call.t
+                    if waited >= self.blocked_after and key not in self._blocked_sent:
+                        self._blocked_sent.add(key)
+                        blocked.append(Event(now, call.side, "blocked", name=call.name,
+                                             seconds=round(waited, 3), sock=call.sock, pid=call.pid))
+            for e in blocked:
+                self.add(e)
+            if self._poll_tcp and kernel.available():
+                states = kernel.connections(self.all_real_ports)
+                if states != self._tcp_last:
+                    self._tcp_last = states
+                    self.add(Event(self.now(), "kernel", "tcp", states=states))
+
+
+def _exit_status(child: object) -> int:
+    """Exit code of a pexpect child; negative when a signal ended it."""
+    for _ in range(2):
+        try:
+            child.wait()  # type: ignore[attr-defined]
+            break
+        except Exception:
+            try:
+                child.close(force=True)  # type: ignore[attr-defined]
+            except Exception:
+                pass
+    status = getattr(child, "signalstatus", None)
+    if status:
+        return -int(status)
+    code = getattr(child, "exitstatus", None)
+    return int(code) if code is not None else -1
+
+
+def _killpg(pid: int, sig: int) -> None:
+    """Signal the process group led by ``pid`` — only if ``pid`` does lead one."""
+    try:
+        if os.getpgid(pid) == pid:
+            os.killpg(pid, sig)
+    except (ProcessLookupError, PermissionError):
+        pass
+
+
+def _terminate_tree(record: Side, grace: float) -> None:
+    """SIGTERM the side's process group and every descendant, SIGKILL what is left."""
+    import psutil
+
+    procs: dict[int, psutil.Process] = {}
+    for pid in set(record.pids) | {record.pid}:
+        try:
+            p = psutil.Process(pid)
+            if p.create_time() < record.wall_started - 1:
+                continue  # that pid now belongs to someone else
+            procs[pid] = p
+            for c in p.children(recursive=True):
+                procs[c.pid] = c
+        except psutil.Error:
+            pass
+    if not procs:
+        return
+    _killpg(record.pid, signal.SIGTERM)
+    for p in procs.values():
+        try:
+            p.terminate()
+        except psutil.Error:
+            pass
+    _gone, alive = psutil.wait_procs(list(procs.values()), timeout=grace)
+    for p in alive:
+        try:
+            p.kill()
+        except psutil.Error:
+            pass
+    _killpg(record.pid, signal.SIGKILL)
+    psutil.wait_procs(alive, timeout=1)
+
+
+def _kill_strays(channel_path: str, since: float) -> None:
+    """Kill every process that still carries this session's trace channel in its environment
+    (a double fork or ``setsid`` escapes the process group, not the environment)."""
+    import psutil
+
+    me = os.getpid()
+    strays = []
+    for p in psutil.process_iter(["pid", "create_time", "uids"]):
+        try:
+            if p.pid == me or (p.info["create_time"] or 0) < since - 1:
+                continue
+            if p.info["uids"] is not None and p.info["uids"].real != os.getuid():
+                continue
+            if p.environ().get("SOCKTEACH_TRACE") == channel_path:
+                strays.append(p)
+        except psutil.Error:
+            continue
+    for p in strays:
+        try:
+            p.kill()
+        except psutil.Error:
+            pass
+    psutil.wait_procs(strays, timeout=1)

@@ -1,0 +1,467 @@
+"""The tracer: runs a learner's or a lesson's script with every socket call reported.
+
+Run as ``python tracer.py SCRIPT [ARGS...]`` (never imported by the script). Before the script
+starts it replaces ``socket.socket`` with a subclass whose methods report each call (enter,
+return, raise) as one JSON line to the runner's channel, an ``AF_UNIX`` socket whose path is in
+``SOCKTEACH_TRACE``. ``input()`` and the process's exit are reported too.
+
+The script behaves as it would untraced: same results, same exceptions, and an uncaught
+exception's traceback shows the script's lines, not the tracer's.
+
+Environment:
+  SOCKTEACH_TRACE      channel path (without it nothing is reported, only ports are mapped)
+  SOCKTEACH_SIDE       the side's name ("server", "client", …)
+  SOCKTEACH_PORTS      nominal→real port map, "8081:40123,8080:40124"
+  SOCKTEACH_LOOPBACK   "1": refuse non-loopback addresses, map ''/0.0.0.0 to 127.0.0.1
+
+This file imports only the standard library, and nothing from sockteach.
+"""
+
+import builtins
+import errno as _errno
+import json
+import os
+import socket as _socket_module
+import sys
+import threading
+import time
+import types
+
+_THIS_FILE = os.path.abspath(__file__)
+_Original = _socket_module.socket
+_STARTED = time.monotonic()
+
+METHODS = (
+    "bind", "listen", "accept", "connect", "connect_ex", "recv", "send", "sendall",
+    "recvfrom", "sendto", "getpeername", "getsockname", "getsockopt", "setsockopt",
+    "close", "setblocking", "settimeout", "gettimeout", "fileno", "makefile",
+    "shutdown", "recv_into",
+)
+_FOLD_AFTER = 0.05  # seconds between two `repeat` events of one spinning call
+
+
+def _parse_ports(text):
+    ports = {}
+    for item in (text or "").split(","):
+        if ":" in item:
+            nominal, real = item.split(":", 1)
+            ports[int(nominal)] = int(real)
+    return ports
+
+
+class _Channel:
+    """JSON lines to the runner; one connection per process (re-opened after fork)."""
+
+    def __init__(self, path, side):
+        self.path = path
+        self.side = side
+        self.lock = threading.Lock()
+        self.sock = None
+        self.broken = False
+        self.open()
+
+    def open(self):
+        self.sock = None
+        if not self.path:
+            return
+        try:
+            s = _Original(_socket_module.AF_UNIX, _socket_module.SOCK_STREAM)
+            _Original.connect(s, self.path)
+            self.sock = s
+        except OSError:
+            self.broken = True
+
+    def after_fork(self):
+        self.lock = threading.Lock()
+        if self.sock is not None:
+            try:
+                _Original.close(self.sock)
+            except OSError:
+                pass
+        self.open()
+
+    def emit(self, kind, **fields):
+        if self.sock is None:
+            return
+        fields["kind"] = kind
+        fields["mono"] = time.monotonic()
+        fields["pid"] = os.getpid()
+        fields["side"] = self.side
+        line = (json.dumps(fields, ensure_ascii=False) + "\n").encode("utf-8", "replace")
+        with self.lock:
+            try:
+                _Original.sendall(self.sock, line)
+            except OSError:
+                self.sock = None
+
+
+_channel = _Channel(os.environ.get("SOCKTEACH_TRACE"), os.environ.get("SOCKTEACH_SIDE", "main"))
+_ports = _parse_ports(os.environ.get("SOCKTEACH_PORTS"))
+_reverse_ports = {real: nominal for nominal, real in _ports.items()}
+_loopback_only = os.environ.get("SOCKTEACH_LOOPBACK") == "1"
+_local = threading.local()
+
+
+# ----- formatting values for the event stream ---------------------------------------------
+
+_MAX_REPR = 300
+_NAMES = {}
+
+
+def _symbolic_names():
+    level = {}
+    sol = {}
+    tcp = {}
+    for name in dir(_socket_module):
+        value = getattr(_socket_module, name)
+        if not isinstance(value, int):
+            continue
+        if name in ("SOL_SOCKET", "IPPROTO_TCP", "IPPROTO_IP", "IPPROTO_IPV6"):
+            level.setdefault(value, name)
+        elif name.startswith("SO_"):
+            sol.setdefault(value, name)
+        elif name.startswith("TCP_"):
+            tcp.setdefault(value, name)
+    return level, sol, tcp
+
+
+def _fmt(value):
+    if isinstance(value, _Original):
+        try:
+            fd = _Original.fileno(value)
+        except OSError:
+            fd = -1
+        return "<socket fd=%d>" % fd
+    if isinstance(value, tuple):
+        inner = ", ".join(_fmt(v) for v in value)
+        return "(" + inner + ("," if len(value) == 1 else "") + ")"
+    if isinstance(value, (bytes, bytearray, memoryview)):
+        data = bytes(value)
+        if len(data) > _MAX_REPR:
+            return repr(data[:_MAX_REPR]) + "…(%d bytes)" % len(data)
+        return repr(data)
+    text = repr(value)
+    return text if len(text) <= _MAX_REPR else text[:_MAX_REPR] + "…"
+
+
+def _fmt_args(name, args):
+    if name in ("setsockopt", "getsockopt") and args:
+        if not _NAMES:
+            _NAMES["level"], _NAMES["sol"], _NAMES["tcp"] = _symbolic_names()
+        out = [_NAMES["level"].get(args[0], repr(args[0]))]
+        if len(args) > 1:
+            table = _NAMES["sol"] if args[0] == _socket_module.SOL_SOCKET else _NAMES["tcp"]
+            out.append(table.get(args[1], repr(args[1])) if args[0] in (
+                _socket_module.SOL_SOCKET, _socket_module.IPPROTO_TCP) else repr(args[1]))
+        out.extend(_fmt(a) for a in args[2:])
+        return out
+    return [_fmt(a) for a in args]
+
+
+# ----- addresses: nominal ports and loopback only ------------------------------------------
+
+_LOOPBACK_NAMES = ("localhost", "ip6-localhost")
+
+
+def _is_loopback(host):
+    if host in _LOOPBACK_NAMES:
+        return True
+    if isinstance(host, str) and host.startswith("127.") and host.count(".") == 3:
+        return True
+    return host in ("::1", "0:0:0:0:0:0:0:1")
+
+
+def _refuse(host, verb):
+    raise PermissionError(
+        _errno.EACCES,
+        "sockteach: only loopback addresses (127.0.0.1, ::1) may be used here; "
+        "refused to %s %r" % (verb, host),
+    )
+
+
+def _map_out(sock, address, verb):
+    """Nominal → real port, wildcard → loopback; None if the address is not mapped."""
+    if sock.family not in (_socket_module.AF_INET, _socket_module.AF_INET6):
+        return address
+    if not isinstance(address, tuple) or len(address) < 2:
+        return address
+    host, port = address[0], address[1]
+    if _loopback_only:
+        if host in ("", "0.0.0.0"):
+            host = "127.0.0.1"
+        elif host in ("::", "0:0:0:0:0:0:0:0"):
+            host = "::1"
+        elif host in ("<broadcast>",) or not _is_loopback(host):
+            _refuse(host, verb)
+    if isinstance(port, int) and port in _ports:
+        port = _ports[port]
+    return (host, port) + tuple(address[2:])
+
+
+def _map_in(value):
+    """Real → nominal port in an address the program gets back."""
+    if isinstance(value, tuple) and len(value) >= 2 and isinstance(value[1], int) \
+            and isinstance(value[0], str) and value[1] in _reverse_ports:
+        return (value[0], _reverse_ports[value[1]]) + tuple(value[2:])
+    return value
+
+
+# ----- the traced socket class --------------------------------------------------------------
+
+class _Fold:
+    """A call that keeps returning the same empty result (the spin), counted, not listed."""
+
+    __slots__ = ("name", "result", "count", "last_emit", "pending")
+
+    def __init__(self, name, result):
+        self.name, self.result = name, result
+        self.count = 0
+        self.last_emit = 0.0
+        self.pending = False
+
+
+_folds = {}  # (fd, name) -> _Fold
+
+
+def _flush_folds():
+    for (fd, _name), fold in list(_folds.items()):
+        if fold.pending:
+            fold.pending = False
+            fold.last_emit = time.monotonic()
+            _channel.emit("repeat", name=fold.name, result=fold.result, count=fold.count, sock=fd)
+
+
+def _emit(kind, **fields):
+    if _folds:
+        _flush_folds()
+    _channel.emit(kind, **fields)
+
+
+def _empty(name, args, result):
+    if name == "recv":
+        return result == b""
+    if name == "send":
+        return result == 0 and args and len(args[0]) == 0
+    return False
+
+
+def _wrap(name):
+    original = getattr(_Original, name)
+
+    def traced(self, *args, **kwargs):
+        if getattr(_local, "depth", 0):
+            return original(self, *args, **kwargs)
+        try:
+            fd = _Original.fileno(self)
+        except OSError:
+            fd = -1
+        if name == "close":
+            for key in [k for k in _folds if k[0] == fd]:
+                _flush_one(_folds.pop(key), fd)
+        fold = _folds.get((fd, name))
+        if fold is not None:
+            # This socket's last call of this kind returned an empty result: count a repeat.
+            _local.depth = 1
+            try:
+                result = original(self, *args, **kwargs)
+            except BaseException:
+                _local.depth = 0
+                del _folds[(fd, name)]
+                _flush_one(fold, fd)
+                raise
+            _local.depth = 0
+            if _empty(name, args, result):
+                fold.count += 1
+                fold.pending = True
+                now = time.monotonic()
+                if now - fold.last_emit >= _FOLD_AFTER:
+                    fold.pending = False
+                    fold.last_emit = now
+                    _channel.emit("repeat", name=name, result=fold.result, count=fold.count, sock=fd)
+                return result
+            del _folds[(fd, name)]
+            _flush_one(fold, fd)
+            # a non-empty result: fall through and report it as an ordinary call
+            _emit("call", name=name, args=_fmt_args(name, args), sock=fd)
+            _emit("return", name=name, result=_fmt(result), sock=fd)
+            return result
+
+        real = None
+        call_args = args
+        if name in ("bind", "connect", "connect_ex") and args:
+            mapped = _map_out(self, args[0], name)
+            if mapped != args[0]:
+                real = _fmt(mapped)
+            call_args = (mapped,) + args[1:]
+        elif name == "sendto" and len(args) >= 2:
+            mapped = _map_out(self, args[-1], "send to")
+            if mapped != args[-1]:
+                real = _fmt(mapped)
+            call_args = args[:-1] + (mapped,)
+        fields = {"name": name, "args": _fmt_args(name, args), "sock": fd}
+        if real is not None:
+            fields["real"] = real
+        _emit("call", **fields)
+        _local.depth = 1
+        try:
+            result = original(self, *call_args, **kwargs)
+        except BaseException as exc:
+            _local.depth = 0
+            _emit("raise", name=name, error=type(exc).__name__,
+                  errno=getattr(exc, "errno", None), message=str(exc), sock=fd)
+            raise
+        _local.depth = 0
+        if name in ("getsockname", "getpeername"):
+            result = _map_in(result)
+        elif name == "accept":
+            result = (result[0], _map_in(result[1]))
+            new_fd = _Original.fileno(result[0])
+            for key in [k for k in _folds if k[0] == new_fd]:
+                del _folds[key]
+        elif name == "recvfrom":
+            result = (result[0], _map_in(result[1]))
+        extra = {}
+        if name == "listen":
+            try:
+                extra["real"] = _fmt(_Original.getsockname(self))
+            except OSError:
+                pass
+        _emit("return", name=name, result=_fmt(result), sock=fd, **extra)
+        if _empty(name, args, result):
+            _folds[(fd, name)] = _Fold(name, _fmt(result))
+        return result
+
+    traced.__name__ = name
+    traced.__qualname__ = "socket." + name
+    traced.__doc__ = original.__doc__
+    return traced
+
+
+def _flush_one(fold, fd):
+    if fold.pending:
+        _channel.emit("repeat", name=fold.name, result=fold.result, count=fold.count, sock=fd)
+
+
+class socket(_Original):  # noqa: N801 - the name the script sees
+    __slots__ = ()
+
+    def __repr__(self):
+        depth = getattr(_local, "depth", 0)
+        _local.depth = 1
+        try:
+            return _Original.__repr__(self)
+        finally:
+            _local.depth = depth
+
+
+for _name in METHODS:
+    setattr(socket, _name, _wrap(_name))
+socket.__module__ = "socket"
+socket.__doc__ = _Original.__doc__
+
+
+# ----- input() and exit ---------------------------------------------------------------------
+
+_original_input = builtins.input
+
+
+def _traced_input(prompt=""):
+    _emit("call", name="input", args=[repr(prompt)])
+    try:
+        text = _original_input(prompt)
+    except BaseException as exc:
+        _emit("raise", name="input", error=type(exc).__name__, errno=None, message=str(exc))
+        raise
+    _emit("return", name="input", result=repr(text))
+    return text
+
+
+_exit_code = [0]
+
+
+def _report_exit():
+    _emit("exit", code=_exit_code[0])
+
+
+def _strip(tb):
+    """The traceback without the tracer's own frames."""
+    head = None
+    prev = None
+    while tb is not None:
+        nxt = tb.tb_next
+        if os.path.abspath(tb.tb_frame.f_code.co_filename) != _THIS_FILE:
+            if prev is None:
+                head = tb
+            else:
+                prev.tb_next = tb
+            prev = tb
+        tb = nxt
+    if prev is not None:
+        prev.tb_next = None
+    return head
+
+
+def _excepthook(kind, value, tb):
+    tb = _strip(tb)
+    if value is not None:
+        value.__traceback__ = tb  # the default hook prints the exception's own traceback
+    sys.__excepthook__(kind, value, tb)
+
+
+def _thread_excepthook(args):
+    if args.exc_value is not None and args.exc_traceback is not None:
+        args.exc_value.__traceback__ = _strip(args.exc_traceback)
+    _original_thread_hook(args)
+
+
+_original_thread_hook = threading.excepthook
+
+
+def main():
+    if len(sys.argv) < 2:
+        sys.stderr.write("usage: tracer.py SCRIPT [ARGS...]\n")
+        return 2
+    script = os.path.abspath(sys.argv[1])
+    sys.argv = sys.argv[1:]
+    sys.path[0] = os.path.dirname(script)
+    _socket_module.socket = socket
+    builtins.input = _traced_input
+    sys.excepthook = _excepthook
+    threading.excepthook = _thread_excepthook
+    import atexit
+    atexit.register(_report_exit)
+    if hasattr(os, "register_at_fork"):
+        os.register_at_fork(after_in_child=_after_fork)
+
+    # Keep the tracer's own module alive once the script takes the name __main__.
+    sys.modules["sockteach_tracer"] = sys.modules["__main__"]
+    module = types.ModuleType("__main__")
+    module.__file__ = sys.argv[0]
+    module.__builtins__ = builtins
+    module.__cached__ = None
+    sys.modules["__main__"] = module
+    try:
+        with open(script, "rb") as f:
+            source = f.read()
+        code = compile(source, sys.argv[0], "exec")
+        exec(code, module.__dict__)
+    except SystemExit as exc:
+        code_value = exc.code
+        _exit_code[0] = code_value if isinstance(code_value, int) else (0 if code_value is None else 1)
+        raise
+    except KeyboardInterrupt:
+        _exit_code[0] = 130
+        raise
+    except BaseException:
+        _exit_code[0] = 1
+        raise
+    return None
+
+
+def _after_fork():
+    _folds.clear()
+    _channel.after_fork()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,3 @@
+def helper():
+    raise ValueError("boom from the learner")
+helper()

@@ -1,0 +1,13 @@
+from socket import *
+phone=socket(AF_INET,SOCK_STREAM)
+phone.bind(('127.0.0.1',8081))
+phone.listen(5)
+print('listening on', phone.getsockname()[1])
+conn,addr=phone.accept()
+while True:
+    data=conn.recv(1024)
+    if not data:
+        break
+    conn.send(data.upper())
+conn.close()
+phone.close()
