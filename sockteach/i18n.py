@@ -39,14 +39,18 @@ def pick_lang(option: str | None = None, environ: Mapping[str, str] | None = Non
 
 @lru_cache(maxsize=None)
 def catalog(lang: str) -> dict[str, str]:
-    """The flat ``key → template`` catalog of one language (dotted keys for TOML tables)."""
-    path = _CATALOGS / f"{lang}.toml"
-    if not path.exists():
-        return {}
-    with path.open("rb") as f:
-        data = tomllib.load(f)
+    """The flat ``key → template`` catalog of one language (dotted keys for TOML tables),
+    merged from ``messages/{lang}.toml`` and every ``messages/*.{lang}.toml``."""
     flat: dict[str, str] = {}
+    paths = [_CATALOGS / f"{lang}.toml", *sorted(_CATALOGS.glob(f"*.{lang}.toml"))]
+    for path in paths:
+        if path.exists():
+            with path.open("rb") as f:
+                _flatten(tomllib.load(f), flat)
+    return flat
 
+
+def _flatten(data: dict, flat: dict[str, str]) -> None:
     def walk(prefix: str, node: object) -> None:
         if isinstance(node, dict):
             for k, v in node.items():
@@ -55,7 +59,6 @@ def catalog(lang: str) -> dict[str, str]:
             flat[prefix] = str(node)
 
     walk("", data)
-    return flat
 
 
 def msg(key: str, lang: str = "en", **values: object) -> str:

@@ -108,21 +108,29 @@ _MAX_REPR = 300
 _NAMES = {}
 
 
+_SOCKET_OPTIONS = (
+    "SO_REUSEADDR", "SO_REUSEPORT", "SO_KEEPALIVE", "SO_RCVBUF", "SO_SNDBUF", "SO_LINGER",
+    "SO_BROADCAST", "SO_ERROR", "SO_TYPE", "SO_RCVTIMEO", "SO_SNDTIMEO", "SO_RCVLOWAT",
+    "SO_SNDLOWAT", "SO_OOBINLINE", "SO_DONTROUTE", "SO_ACCEPTCONN", "SO_DEBUG",
+    "SO_PRIORITY", "SO_BINDTODEVICE", "SO_EXCLUSIVEADDRUSE",
+)
+_TCP_OPTIONS = ("TCP_NODELAY", "TCP_MAXSEG", "TCP_KEEPIDLE", "TCP_KEEPINTVL", "TCP_KEEPCNT",
+                "TCP_QUICKACK", "TCP_CORK", "TCP_INFO", "TCP_USER_TIMEOUT", "TCP_FASTOPEN")
+
+
 def _symbolic_names():
-    level = {}
-    sol = {}
-    tcp = {}
-    for name in dir(_socket_module):
-        value = getattr(_socket_module, name)
-        if not isinstance(value, int):
-            continue
-        if name in ("SOL_SOCKET", "IPPROTO_TCP", "IPPROTO_IP", "IPPROTO_IPV6"):
-            level.setdefault(value, name)
-        elif name.startswith("SO_"):
-            sol.setdefault(value, name)
-        elif name.startswith("TCP_"):
-            tcp.setdefault(value, name)
-    return level, sol, tcp
+    """Number → name tables for setsockopt/getsockopt arguments (only the usual names: other
+    protocol families reuse the same numbers)."""
+    def table(names):
+        out = {}
+        for name in names:
+            value = getattr(_socket_module, name, None)
+            if isinstance(value, int):
+                out.setdefault(value, name)
+        return out
+
+    level = table(("SOL_SOCKET", "IPPROTO_TCP", "IPPROTO_IP", "IPPROTO_IPV6"))
+    return level, table(_SOCKET_OPTIONS), table(_TCP_OPTIONS)
 
 
 def _fmt(value):
