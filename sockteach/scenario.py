@@ -134,7 +134,7 @@ class Player:
             return
 
         def seen() -> bool:
-            rows = kernel.connections(s.all_real_ports)
+            rows = kernel.connections({real: nominal for nominal, real in s.port_map.items()})
             return any(st == state and (loc.endswith(f":{port}") or rem.endswith(f":{port}"))
                        for loc, rem, st in rows)
 

@@ -47,6 +47,8 @@ def free_port(host: str = "127.0.0.1") -> int:
 
 def _child_setup(limits: dict[int, tuple[int, int]] | None) -> Callable[[], None]:
     def setup() -> None:
+        # Ctrl-C must reach the program even when the runner itself ignores it.
+        signal.signal(signal.SIGINT, signal.SIG_DFL)
         if sys.platform.startswith("linux"):
             try:  # die with the runner, even if it is killed with SIGKILL
                 import ctypes
@@ -495,7 +497,8 @@ class Session:
             for e in blocked:
                 self.add(e)
             if self._poll_tcp and kernel.available():
-                states = kernel.connections(self.all_real_ports)
+                current = {real: nominal for nominal, real in self.port_map.items()}
+                states = kernel.connections(current)
                 if states != self._tcp_last:
                     self._tcp_last = states
                     self.add(Event(self.now(), "kernel", "tcp", states=states))
@@ -529,7 +532,11 @@ def _killpg(pid: int, sig: int) -> None:
 
 
 def _terminate_tree(record: Side, grace: float) -> None:
-    """SIGTERM the side's process group and every descendant, SIGKILL what is left."""
+    """SIGTERM the side's process group and every descendant, SIGKILL what is left.
+
+    The side's own process is reaped by its reader thread (which reports the exit status),
+    so here it is only signalled and awaited through ``record.exit_code``.
+    """
     import psutil
 
     procs: dict[int, psutil.Process] = {}
@@ -543,22 +550,36 @@ def _terminate_tree(record: Side, grace: float) -> None:
                 procs[c.pid] = c
         except psutil.Error:
             pass
-    if not procs:
+    leader = procs.pop(record.pid, None)
+    if leader is None and not procs:
         return
     _killpg(record.pid, signal.SIGTERM)
-    for p in procs.values():
+    for p in ([leader] if leader else []) + list(procs.values()):
         try:
             p.terminate()
         except psutil.Error:
             pass
+    deadline = time.monotonic() + grace
     _gone, alive = psutil.wait_procs(list(procs.values()), timeout=grace)
-    for p in alive:
+    if leader is not None:
+        _await_exit(record, deadline)
+    for p in alive + ([leader] if leader is not None and record.exit_code is None else []):
         try:
             p.kill()
         except psutil.Error:
             pass
     _killpg(record.pid, signal.SIGKILL)
     psutil.wait_procs(alive, timeout=1)
+    if leader is not None:
+        _await_exit(record, time.monotonic() + 2)
+
+
+def _await_exit(record: Side, deadline: float) -> None:
+    """Poll (the reader thread reaps and records the status) until the side has ended."""
+    while record.exit_code is None and time.monotonic() < deadline:
+        if record.reader is None or not record.reader.is_alive():
+            return
+        record.reader.join(timeout=0.02)
 
 
 def _kill_strays(channel_path: str, since: float) -> None:

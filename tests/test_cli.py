@@ -1,0 +1,111 @@
+"""The command line as a user meets it: real processes, exit codes, one-line errors."""
+
+from __future__ import annotations
+
+import sys
+
+import pytest
+
+from conftest import our_processes, run_cli
+from sockteach import lessons
+from sockteach.i18n import pick
+from sockteach.session import free_port
+
+
+def test_no_arguments_lists_the_course_in_english():
+    result = run_cli(env={"LANG": "C.UTF-8", "COLUMNS": "200"})
+    assert result.returncode == 0, result.stderr
+    for lesson in lessons.course():
+        assert pick(lesson.title, "en") in result.stdout
+
+
+@pytest.mark.parametrize("how", [["--lang", "zh", "list"], ["list", "--lang", "zh"]])
+def test_list_in_chinese_by_option(how):
+    result = run_cli(*how, env={"COLUMNS": "200"})
+    assert result.returncode == 0
+    assert pick(lessons.get(1).title, "zh") in result.stdout
+
+
+@pytest.mark.parametrize("env", [{"SOCKTEACH_LANG": "zh"}, {"LANG": "zh_CN.UTF-8", "LC_ALL": ""}])
+def test_language_from_environment(env):
+    result = run_cli("list", env={**env, "COLUMNS": "200"})
+    assert pick(lessons.get(2).title, "zh") in result.stdout
+
+
+@pytest.mark.parametrize("args, words", [
+    (["lesson", "99"], "no lesson 99"),
+    (["lesson", "abc"], "no lesson abc"),
+    (["lesson", "1", "--speed", "fast"], "not a number"),
+    (["lesson", "1", "--bogus"], "unrecognized arguments"),
+    (["show", "1", "nosuchfile"], "has no 'nosuchfile' file"),
+    (["frobnicate"], "invalid choice"),
+    (["lesson", "1", "--record", "/no/such/dir/x.jsonl"], "folder does not exist"),
+    (["run", "1", "server", "--port", "70000"], "--port must be"),
+])
+def test_bad_input_is_one_line_and_exit_2(args, words):
+    result = run_cli(*args)
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1, result.stderr
+    assert words in result.stderr
+
+
+def test_bad_input_message_in_chinese():
+    result = run_cli("lesson", "42", "--lang", "zh")
+    assert result.returncode == 2 and "没有第 42 课" in result.stderr
+
+
+def test_help_lists_every_command():
+    result = run_cli("--help")
+    assert result.returncode == 0
+    for command in ("list", "lesson", "show", "run"):
+        assert command in result.stdout
+
+
+def test_show_prints_the_lessons_code():
+    result = run_cli("show", "1", "server")
+    assert result.returncode == 0
+    assert "phone=socket(AF_INET,SOCK_STREAM)" in result.stdout
+    assert "conn,addr=phone.accept()" in result.stdout
+
+
+def test_show_diff_shows_the_change_from_the_previous_stage():
+    result = run_cli("show", "2", "client_fixed", "--diff")
+    assert result.returncode == 0
+    assert "+" in result.stdout and "if not msg" in result.stdout
+
+
+def test_svg_export(tmp_path):
+    svg = tmp_path / "screen.svg"
+    result = run_cli("lesson", "1", "--fast", "--svg", str(svg))
+    assert result.returncode == 0, result.stderr
+    text = svg.read_text(encoding="utf-8")
+    assert text.startswith("<svg") and "accept" in text
+
+
+def test_run_one_side_per_terminal_classroom_setup():
+    pexpect = pytest.importorskip("pexpect")
+    port = str(free_port())
+    server = pexpect.spawn(sys.executable, ["-m", "sockteach", "run", "3", "server", "--port", port],
+                           encoding="utf-8", timeout=20)
+    client = None
+    try:
+        server.expect("accept")
+        client = pexpect.spawn(sys.executable, ["-m", "sockteach", "run", "3", "client",
+                                                "--port", port], encoding="utf-8", timeout=20)
+        client.expect(">>: ")
+        client.sendline("hello")
+        client.expect("HELLO")
+        client.expect(">>: ")
+        client.sendline("quit")
+        client.expect(pexpect.EOF)
+        server.expect("b''")  # narrated: the client closed
+        server.sendintr()
+        server.expect(pexpect.EOF)
+    finally:
+        server.close(force=True)
+        if client is not None:
+            client.close(force=True)
+    assert client.exitstatus == 0
+    assert server.exitstatus == 130
+    assert not our_processes()
