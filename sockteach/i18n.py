@@ -5,19 +5,24 @@ Wording lives in the catalogs, not in code. A key missing in Chinese falls back 
 
 from __future__ import annotations
 
+import glob
 import os
 import sys
 from functools import lru_cache
-from pathlib import Path
-from typing import Mapping
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover - exercised on 3.10 only
-    import tomli as tomllib
+from typing import Any, Mapping
 
 LANGS = ("en", "zh")
-_CATALOGS = Path(__file__).parent / "messages"
+_CATALOGS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "messages")
+
+
+def load_toml(path: str | os.PathLike) -> dict[str, Any]:
+    """Read a TOML file (tomllib is imported only when needed: start-up stays fast)."""
+    if sys.version_info >= (3, 11):
+        import tomllib
+    else:  # pragma: no cover - exercised on 3.10 only
+        import tomli as tomllib
+    with open(path, "rb") as f:
+        return tomllib.load(f)
 
 
 def pick_lang(option: str | None = None, environ: Mapping[str, str] | None = None) -> str:
@@ -42,11 +47,11 @@ def catalog(lang: str) -> dict[str, str]:
     """The flat ``key → template`` catalog of one language (dotted keys for TOML tables),
     merged from ``messages/{lang}.toml`` and every ``messages/*.{lang}.toml``."""
     flat: dict[str, str] = {}
-    paths = [_CATALOGS / f"{lang}.toml", *sorted(_CATALOGS.glob(f"*.{lang}.toml"))]
+    paths = [os.path.join(_CATALOGS, f"{lang}.toml"),
+             *sorted(glob.glob(os.path.join(_CATALOGS, f"*.{lang}.toml")))]
     for path in paths:
-        if path.exists():
-            with path.open("rb") as f:
-                _flatten(tomllib.load(f), flat)
+        if os.path.exists(path):
+            _flatten(load_toml(path), flat)
     return flat
 
 
@@ -76,3 +81,14 @@ def pick(texts: Mapping[str, str] | str | None, lang: str) -> str:
     if isinstance(texts, str):
         return texts
     return texts.get(lang) or texts.get("en") or ""
+
+
+def __getattr__(name: str) -> Any:
+    """``i18n.tomllib``: the TOML reader, imported on first use."""
+    if name == "tomllib":
+        if sys.version_info >= (3, 11):
+            import tomllib
+        else:  # pragma: no cover
+            import tomli as tomllib
+        return tomllib
+    raise AttributeError(name)

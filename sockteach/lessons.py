@@ -11,7 +11,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from .i18n import tomllib
+from .i18n import load_toml
 
 
 class UnknownLesson(LookupError):
@@ -58,8 +58,7 @@ class Lesson:
 
 
 def _load(number: int, folder: Path) -> Lesson:
-    with (folder / "lesson.toml").open("rb") as f:
-        data = tomllib.load(f)
+    data = load_toml(folder / "lesson.toml")
     steps = tuple(
         Step(
             title=s.get("title", {}),
@@ -94,8 +93,7 @@ def _load(number: int, folder: Path) -> Lesson:
 def course() -> tuple[Lesson, ...]:
     """Every lesson, in course order (numbered from 1)."""
     root = lessons_root()
-    with (root / "index.toml").open("rb") as f:
-        index = tomllib.load(f)
+    index = load_toml(root / "index.toml")
     return tuple(_load(i, root / name) for i, name in enumerate(index["lessons"], start=1))
 
 

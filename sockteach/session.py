@@ -119,6 +119,8 @@ class Session:
         self.cond = threading.Condition()
         self._pending: dict[tuple, Event] = {}
         self._answered: dict[str, Event] = {}
+        self._traced_pids: set[int] = set()
+        self._drained: set[int] = set()
         self._blocked_sent: set[tuple] = set()
         self._closed = False
         self._dir = Path(tempfile.mkdtemp(prefix="sockteach-"))
@@ -407,12 +409,16 @@ class Session:
         import json
 
         buf = b""
+        pids: set[int] = set()
         while True:
             try:
                 chunk = conn.recv(1 << 16)
             except OSError:
-                return
+                chunk = b""
             if not chunk:
+                with self.cond:  # everything this process wrote has been read
+                    self._drained |= pids
+                    self.cond.notify_all()
                 return
             buf += chunk
             *lines, buf = buf.split(b"\n")
@@ -421,6 +427,11 @@ class Session:
                     data = json.loads(line)
                 except ValueError:
                     continue
+                pid = data.get("pid")
+                if pid is not None and pid not in pids:
+                    pids.add(pid)
+                    with self.cond:
+                        self._traced_pids.add(pid)
                 event = self._from_tracer(data)
                 if event is not None:
                     self.add(event)
@@ -479,6 +490,12 @@ class Session:
                 flush()
         flush()
         code = _exit_status(child)
+        # Report the exit after the process's last trace events (its channel closes with it).
+        try:
+            self.wait_until(lambda: record.pid not in self._traced_pids
+                            or record.pid in self._drained or self._closed, 2.0, "the trace")
+        except WaitTimeout:
+            pass
         record.exit_code = code
         self.add(Event(self.now(), record.name, "exit", code=code, pid=record.pid))
 

@@ -37,6 +37,9 @@ METHODS = (
     "close", "setblocking", "settimeout", "gettimeout", "fileno", "makefile",
     "shutdown", "recv_into",
 )
+# Calls that return at once: their call and return lines are written together.
+_INSTANT = frozenset(("bind", "listen", "getpeername", "getsockname", "getsockopt", "setsockopt",
+                      "setblocking", "settimeout", "gettimeout", "fileno", "makefile", "shutdown"))
 _FOLD_AFTER = 0.05  # seconds between two `repeat` events of one spinning call
 
 
@@ -58,6 +61,8 @@ class _Channel:
         self.lock = threading.Lock()
         self.sock = None
         self.broken = False
+        self._tail_pid = None
+        self._tail = ""
         self.open()
 
     def open(self):
@@ -85,14 +90,35 @@ class _Channel:
             return
         fields["kind"] = kind
         fields["mono"] = time.monotonic()
-        fields["pid"] = os.getpid()
-        fields["side"] = self.side
-        line = (json.dumps(fields, ensure_ascii=False) + "\n").encode("utf-8", "replace")
+        self.write(_encode(fields)[:-1] + self.tail)
+
+    def line(self, kind, fields):
+        """An event line to write later (with its own time), for :meth:`write`."""
+        fields["kind"] = kind
+        fields["mono"] = time.monotonic()
+        return _encode(fields)[:-1] + self.tail
+
+    def write(self, text):
+        if self.sock is None:
+            return
+        data = text.encode("utf-8", "replace")
         with self.lock:
             try:
-                _Original.sendall(self.sock, line)
+                _Original.sendall(self.sock, data)
             except OSError:
                 self.sock = None
+
+    @property
+    def tail(self):
+        """The fields every line ends with (the pid changes after a fork)."""
+        pid = os.getpid()
+        if self._tail_pid != pid:
+            self._tail_pid = pid
+            self._tail = ',"pid":%d,"side":%s}\n' % (pid, json.dumps(self.side, ensure_ascii=False))
+        return self._tail
+
+
+_encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 
 
 _channel = _Channel(os.environ.get("SOCKTEACH_TRACE"), os.environ.get("SOCKTEACH_SIDE", "main"))
@@ -309,12 +335,21 @@ def _wrap(name):
         fields = {"name": name, "args": _fmt_args(name, args), "sock": fd}
         if real is not None:
             fields["real"] = real
-        _emit("call", **fields)
+        if name in _INSTANT:
+            # Cannot block: its call is written together with its return (one write, not two).
+            if _folds:
+                _flush_folds()
+            call_line = _channel.line("call", fields)
+        else:
+            call_line = None
+            _emit("call", **fields)
         _local.depth = 1
         try:
             result = original(self, *call_args, **kwargs)
         except BaseException as exc:
             _local.depth = 0
+            if call_line is not None:
+                _channel.write(call_line)
             _emit("raise", name=name, error=type(exc).__name__,
                   errno=getattr(exc, "errno", None), message=str(exc), sock=fd)
             raise
@@ -334,7 +369,11 @@ def _wrap(name):
                 extra["real"] = _fmt(_Original.getsockname(self))
             except OSError:
                 pass
-        _emit("return", name=name, result=_fmt(result), sock=fd, **extra)
+        if call_line is not None:
+            _channel.write(call_line + _channel.line(
+                "return", {"name": name, "result": _fmt(result), "sock": fd, **extra}))
+        else:
+            _emit("return", name=name, result=_fmt(result), sock=fd, **extra)
         if _empty(name, args, result):
             _folds[(fd, name)] = _Fold(name, _fmt(result))
         return result

@@ -9,6 +9,9 @@ from pathlib import Path
 import pytest
 
 PROGRAMS = Path(__file__).parent / "programs"
+# Every process this test run starts inherits this marker, so the leak check below finds our
+# processes only (not those of another test run on the same machine).
+RUN_MARK = os.environ.setdefault("PYTEST_SOCKTEACH_RUN", f"{os.getpid()}-{os.urandom(4).hex()}")
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -29,7 +32,8 @@ def our_processes() -> list:
             if p.info["status"] == psutil.STATUS_ZOMBIE:
                 continue
             if any(part.endswith("sockteach/tracer.py") for part in cmd):
-                found.append(p)
+                if p.environ().get("PYTEST_SOCKTEACH_RUN") == RUN_MARK:
+                    found.append(p)
         except psutil.Error:
             continue
     return found
