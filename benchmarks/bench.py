@@ -1,0 +1,97 @@
+"""sockteach's speed figures, printed as a table. Run: python benchmarks/bench.py [--quick]
+
+- start-up: `sockteach --help` against `python -c "import rich"` (target: at most 1.5x)
+- each lesson with `--auto --fast` (target: under 3 s each)
+- the tracer's cost: echo round trips per second, traced / untraced (target: at least 0.7)
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+TRACER = ROOT / "sockteach" / "tracer.py"
+
+
+def wall(cmd: list[str], repeat: int, **kw) -> float:
+    times = []
+    for _ in range(repeat):
+        t = time.perf_counter()
+        subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                       timeout=120, **kw)
+        times.append(time.perf_counter() - t)
+    return statistics.median(times)
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def echo_rate(traced: bool, n: int) -> float:
+    port = free_port()
+    prefix = [sys.executable, str(TRACER)] if traced else [sys.executable]
+    env = dict(os.environ)
+    if traced:  # a real channel that someone drains, as under the runner
+        from sockteach.session import Session
+
+        session = Session(())
+        env.update(SOCKTEACH_TRACE=session.channel_path, SOCKTEACH_LOOPBACK="1")
+    server = subprocess.Popen(prefix + [str(HERE / "echo_pair.py"), "server", str(port)],
+                              stdout=subprocess.PIPE, text=True, env=env)
+    try:
+        server.stdout.readline()  # "ready": it listens
+        out = subprocess.run(prefix + [str(HERE / "echo_pair.py"), "client", str(port), str(n)],
+                             capture_output=True, text=True, timeout=120, env=env, check=True)
+        return float(out.stdout.strip().splitlines()[-1])
+    finally:
+        server.kill()
+        server.wait()
+        if traced:
+            session.close()
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="fewer repeats")
+    args = parser.parse_args()
+    repeat = 3 if args.quick else 9
+    rows: list[tuple[str, str, str, str]] = []
+
+    base = wall([sys.executable, "-c", "import rich"], repeat)
+    cli = wall([sys.executable, "-m", "sockteach", "--help"], repeat)
+    rows.append(("start-up: sockteach --help / import rich", f"{cli * 1000:.0f} ms / {base * 1000:.0f} ms",
+                 f"{cli / base:.2f}x", "<= 1.5x"))
+
+    from sockteach import lessons
+
+    for lesson in lessons.course():
+        t = wall([sys.executable, "-m", "sockteach", "lesson", str(lesson.number), "--auto",
+                  "--fast"], 1 if args.quick else 3, cwd="/tmp")
+        rows.append((f"lesson {lesson.number} --auto --fast", f"{t:.2f} s", "", "< 3 s"))
+
+    n = 2000 if args.quick else 10000
+    plain = statistics.median(echo_rate(False, n) for _ in range(3))
+    traced = statistics.median(echo_rate(True, n) for _ in range(3))
+    rows.append(("tracer: echo round trips/s traced / plain", f"{traced:,.0f} / {plain:,.0f}",
+                 f"{traced / plain:.2f}", ">= 0.7"))
+
+    width = max(len(r[0]) for r in rows)
+    print(f"{'figure'.ljust(width)}  {'measured':>22}  {'ratio':>6}  target")
+    for name, value, ratio, target in rows:
+        print(f"{name.ljust(width)}  {value:>22}  {ratio:>6}  {target}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
