@@ -21,6 +21,7 @@ import builtins
 import errno as _errno
 import json
 import os
+import select as _select
 import socket as _socket_module
 import sys
 import threading
@@ -37,10 +38,11 @@ METHODS = (
     "close", "setblocking", "settimeout", "gettimeout", "fileno", "makefile",
     "shutdown", "recv_into",
 )
-# Calls that return at once: their call and return lines are written together.
-_INSTANT = frozenset(("bind", "listen", "getpeername", "getsockname", "getsockopt", "setsockopt",
-                      "setblocking", "settimeout", "gettimeout", "fileno", "makefile", "shutdown"))
-_FOLD_AFTER = 0.05  # seconds between two `repeat` events of one spinning call
+_FOLD_AFTER = 0.05
+_BATCH = 0.02  # seconds a trace line may wait to be written with others
+_BLOCKED = 0.005  # a call that took longer than this did block: its return is sent at once
+_MAY_BLOCK = frozenset(("accept", "connect", "connect_ex", "recv", "recvfrom", "recv_into",
+                        "send", "sendall", "sendto"))  # seconds between two `repeat` events of one spinning call
 
 
 def _parse_ports(text):
@@ -53,14 +55,23 @@ def _parse_ports(text):
 
 
 class _Channel:
-    """JSON lines to the runner; one connection per process (re-opened after fork)."""
+    """JSON lines to the runner; one connection per process (re-opened after fork).
+
+    Lines are batched: a line is written at once only when the runner must know now (a call
+    that is about to block, a call that has blocked and returns, the exit); otherwise it waits
+    at most ``_BATCH`` seconds, written by a small flusher thread. That keeps the tracer's cost
+    per socket call low without letting the runner's view go stale.
+    """
 
     def __init__(self, path, side):
         self.path = path
         self.side = side
         self.lock = threading.Lock()
         self.sock = None
-        self.broken = False
+        self.buf = []
+        self.last = 0.0
+        self.wake = threading.Event()
+        self.flusher_pid = None
         self._tail_pid = None
         self._tail = ""
         self.open()
@@ -74,10 +85,12 @@ class _Channel:
             _Original.connect(s, self.path)
             self.sock = s
         except OSError:
-            self.broken = True
+            pass
 
     def after_fork(self):
         self.lock = threading.Lock()
+        self.buf = []
+        self.wake = threading.Event()
         if self.sock is not None:
             try:
                 _Original.close(self.sock)
@@ -85,28 +98,44 @@ class _Channel:
                 pass
         self.open()
 
-    def emit(self, kind, **fields):
+    def emit(self, kind, urgent, fields):
         if self.sock is None:
             return
-        fields["kind"] = kind
-        fields["mono"] = time.monotonic()
-        self.write(_encode(fields)[:-1] + self.tail)
-
-    def line(self, kind, fields):
-        """An event line to write later (with its own time), for :meth:`write`."""
-        fields["kind"] = kind
-        fields["mono"] = time.monotonic()
-        return _encode(fields)[:-1] + self.tail
-
-    def write(self, text):
-        if self.sock is None:
-            return
-        data = text.encode("utf-8", "replace")
+        now = time.monotonic()
+        line = _line(kind, now, fields) + self.tail
         with self.lock:
+            self.buf.append(line)
+            due = urgent or now - self.last >= _BATCH or len(self.buf) >= 256
+        if due:
+            self.flush()
+        elif not self.wake.is_set():
+            self.wake_flusher()
+
+    def flush(self):
+        with self.lock:
+            if not self.buf or self.sock is None:
+                return
+            data = "".join(self.buf).encode("utf-8", "replace")
+            self.buf = []
+            self.last = time.monotonic()
             try:
                 _Original.sendall(self.sock, data)
             except OSError:
                 self.sock = None
+
+    def wake_flusher(self):
+        if self.flusher_pid != os.getpid():
+            self.flusher_pid = os.getpid()
+            threading.Thread(target=self._flush_loop, name="sockteach-trace-flush",
+                             daemon=True).start()
+        self.wake.set()
+
+    def _flush_loop(self):
+        while True:
+            self.wake.wait()
+            time.sleep(_BATCH)  # gather a batch: a period, not a synchronisation
+            self.wake.clear()
+            self.flush()
 
     @property
     def tail(self):
@@ -118,7 +147,29 @@ class _Channel:
         return self._tail
 
 
-_encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+try:
+    from _json import encode_basestring as _quote  # the C version
+except ImportError:  # pragma: no cover
+    from json.encoder import py_encode_basestring as _quote
+
+
+def _line(kind, now, fields):
+    """One event as JSON, without its closing brace (cheaper than json.dumps: every socket
+    call pays for it). Values are str, int, float, None or lists of str."""
+    parts = ['{"kind":"', kind, '","mono":', repr(now)]
+    for key, value in fields.items():
+        parts.append(',"%s":' % key)
+        if value.__class__ is str:
+            parts.append(_quote(value))
+        elif value is None:
+            parts.append("null")
+        elif value.__class__ is list:
+            parts.append("[" + ",".join(map(_quote, value)) + "]")
+        elif value.__class__ is int or value.__class__ is float:
+            parts.append(repr(value))
+        else:
+            parts.append(json.dumps(value, ensure_ascii=False, default=str))
+    return "".join(parts)
 
 
 _channel = _Channel(os.environ.get("SOCKTEACH_TRACE"), os.environ.get("SOCKTEACH_SIDE", "main"))
@@ -259,16 +310,21 @@ _folds = {}  # (fd, name) -> _Fold
 
 def _flush_folds():
     for (fd, _name), fold in list(_folds.items()):
-        if fold.pending:
-            fold.pending = False
-            fold.last_emit = time.monotonic()
-            _channel.emit("repeat", name=fold.name, result=fold.result, count=fold.count, sock=fd)
+        _flush_one(fold, fd)
 
 
-def _emit(kind, **fields):
+def _flush_one(fold, fd):
+    if fold.pending:
+        fold.pending = False
+        fold.last_emit = time.monotonic()
+        _channel.emit("repeat", False, {"name": fold.name, "result": fold.result,
+                                        "count": fold.count, "sock": fd})
+
+
+def _emit(kind, urgent=False, **fields):
     if _folds:
         _flush_folds()
-    _channel.emit(kind, **fields)
+    _channel.emit(kind, urgent, fields)
 
 
 def _empty(name, args, result):
@@ -279,8 +335,25 @@ def _empty(name, args, result):
     return False
 
 
+def _would_block(sock, fd, name, args):
+    """Whether the call may wait: then the runner must hear of it before it starts."""
+    try:
+        if _Original.gettimeout(sock) == 0.0:
+            return False  # non-blocking: it never waits
+        if name in ("recv", "recvfrom", "recv_into", "accept"):
+            return not _select.select((fd,), (), (), 0)[0]
+        if name in ("send", "sendall", "sendto"):
+            if not args or len(args[0]) > 1024:
+                return True
+            return not _select.select((), (fd,), (), 0)[1]
+    except (OSError, ValueError, TypeError):
+        pass
+    return True
+
+
 def _wrap(name):
     original = getattr(_Original, name)
+    may_block = name in _MAY_BLOCK
 
     def traced(self, *args, **kwargs):
         if getattr(_local, "depth", 0):
@@ -307,11 +380,8 @@ def _wrap(name):
             if _empty(name, args, result):
                 fold.count += 1
                 fold.pending = True
-                now = time.monotonic()
-                if now - fold.last_emit >= _FOLD_AFTER:
-                    fold.pending = False
-                    fold.last_emit = now
-                    _channel.emit("repeat", name=name, result=fold.result, count=fold.count, sock=fd)
+                if time.monotonic() - fold.last_emit >= _FOLD_AFTER:
+                    _flush_one(fold, fd)
                 return result
             del _folds[(fd, name)]
             _flush_one(fold, fd)
@@ -335,22 +405,14 @@ def _wrap(name):
         fields = {"name": name, "args": _fmt_args(name, args), "sock": fd}
         if real is not None:
             fields["real"] = real
-        if name in _INSTANT:
-            # Cannot block: its call is written together with its return (one write, not two).
-            if _folds:
-                _flush_folds()
-            call_line = _channel.line("call", fields)
-        else:
-            call_line = None
-            _emit("call", **fields)
+        _emit("call", may_block and _would_block(self, fd, name, args), **fields)
+        started = time.monotonic()
         _local.depth = 1
         try:
             result = original(self, *call_args, **kwargs)
         except BaseException as exc:
             _local.depth = 0
-            if call_line is not None:
-                _channel.write(call_line)
-            _emit("raise", name=name, error=type(exc).__name__,
+            _emit("raise", True, name=name, error=type(exc).__name__,
                   errno=getattr(exc, "errno", None), message=str(exc), sock=fd)
             raise
         _local.depth = 0
@@ -369,11 +431,8 @@ def _wrap(name):
                 extra["real"] = _fmt(_Original.getsockname(self))
             except OSError:
                 pass
-        if call_line is not None:
-            _channel.write(call_line + _channel.line(
-                "return", {"name": name, "result": _fmt(result), "sock": fd, **extra}))
-        else:
-            _emit("return", name=name, result=_fmt(result), sock=fd, **extra)
+        _emit("return", time.monotonic() - started > _BLOCKED, name=name, result=_fmt(result),
+              sock=fd, **extra)
         if _empty(name, args, result):
             _folds[(fd, name)] = _Fold(name, _fmt(result))
         return result
@@ -382,11 +441,6 @@ def _wrap(name):
     traced.__qualname__ = "socket." + name
     traced.__doc__ = original.__doc__
     return traced
-
-
-def _flush_one(fold, fd):
-    if fold.pending:
-        _channel.emit("repeat", name=fold.name, result=fold.result, count=fold.count, sock=fd)
 
 
 class socket(_Original):  # noqa: N801 - the name the script sees
@@ -413,13 +467,13 @@ _original_input = builtins.input
 
 
 def _traced_input(prompt=""):
-    _emit("call", name="input", args=[repr(prompt)])
+    _emit("call", True, name="input", args=[repr(prompt)])
     try:
         text = _original_input(prompt)
     except BaseException as exc:
-        _emit("raise", name="input", error=type(exc).__name__, errno=None, message=str(exc))
+        _emit("raise", True, name="input", error=type(exc).__name__, errno=None, message=str(exc))
         raise
-    _emit("return", name="input", result=repr(text))
+    _emit("return", True, name="input", result=repr(text))
     return text
 
 
@@ -427,7 +481,16 @@ _exit_code = [0]
 
 
 def _report_exit():
-    _emit("exit", code=_exit_code[0])
+    _emit("exit", True, code=_exit_code[0])
+
+
+_original_os_exit = os._exit
+
+
+def _os_exit(code):
+    """``os._exit`` (a forked child's usual end) skips atexit: write what is waiting first."""
+    _channel.flush()
+    _original_os_exit(code)
 
 
 def _strip(tb):
@@ -477,8 +540,13 @@ def main():
     threading.excepthook = _thread_excepthook
     import atexit
     atexit.register(_report_exit)
+    os._exit = _os_exit
     if hasattr(os, "register_at_fork"):
-        os.register_at_fork(after_in_child=_after_fork)
+        os.register_at_fork(before=_channel.flush, after_in_child=_after_fork)
+    # Our flusher thread is not the program's: hide the warning it would cause at fork().
+    import warnings
+    warnings.filterwarnings("ignore", message=r"This process \(pid=\d+\) is multi-threaded",
+                            category=DeprecationWarning)
 
     # Keep the tracer's own module alive once the script takes the name __main__.
     sys.modules["sockteach_tracer"] = sys.modules["__main__"]

@@ -143,3 +143,16 @@ def test_forked_children_are_traced_and_torn_down():
         pids = {e.pid for e in s.events if e.side == "main"}
     for pid in pids:
         assert not psutil.pid_exists(pid) or psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
+
+
+def test_a_batched_return_arrives_promptly_and_is_not_judged_blocked():
+    # The tracer batches lines; a return must still reach the runner while the program keeps
+    # computing, or the runner would think the program blocked in recv().
+    with Session(blocked_after=0.25) as s:
+        s.start("main", program("busy_after_recv.py"))
+        s.wait_until(lambda: any(e.kind == "return" and e.name == "recv" for e in s.events),
+                     1.0, "recv's return while the program still runs")
+        assert s.sides["main"].exit_code is None
+        s.hold(0.4)  # longer than blocked_after: nothing may be judged blocked meanwhile
+        assert not [e for e in s.events if e.kind == "blocked"]
+        s.stop("main")
