@@ -69,6 +69,10 @@ def build_parser() -> argparse.ArgumentParser:
                    help="use port P instead of the lesson's (e.g. when 8081 is taken); "
                         "give both terminals the same P")
     _lang_option(p)
+
+    from . import cli_exercises
+
+    cli_exercises.add_commands(sub, _lang_option)
     return parser
 
 
@@ -145,6 +149,11 @@ def _dispatch(args: argparse.Namespace, lang: str) -> int:
         return _cmd_show(args, lang)
     if command == "run":
         return _cmd_run(args, lang)
+    from . import cli_exercises
+
+    status = cli_exercises.dispatch(args, lang)
+    if status is not None:
+        return status
     raise UsageError(f"unknown command {command!r}")
 
 
@@ -155,10 +164,10 @@ def _console():
 
 
 def _cmd_list(lang: str) -> int:
-    from . import lessons
+    from . import exercises, lessons
     from .view import course_table
 
-    _console().print(course_table(lessons.course(), lang))
+    _console().print(course_table(lessons.course(), lang, progress=exercises.progress(lang)))
     return EXIT_OK
 
 

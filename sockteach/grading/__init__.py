@@ -1,0 +1,155 @@
+"""The grader: the session plus checks.
+
+``check(N, path)`` grades one submission of lesson N's exercise and returns a :class:`Result`
+(a checklist that renders itself). ``grade(N, paths, jobs=J)`` grades many in parallel (each in
+its own sessions). Submissions run from a temporary copy, under the tracer, with rlimits, on
+ports the grader owns, against the grader's own peers; see :mod:`.checks`.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Callable, Iterable
+
+from .. import exercises
+from ..exercises import Exercise, NoSubmission
+from ..i18n import pick, pick_lang
+from .checks import SCENARIOS, Context, Recorder, Stop
+from .result import CheckResult, Result
+from .texts import t
+from .trial import Budget
+
+__all__ = ["check", "grade", "grade_one", "Result", "CheckResult", "RUN_BUDGET"]
+
+RUN_BUDGET = 25.0  # seconds for one submission, every check included
+
+
+def check(number: int | str, path: str | os.PathLike | None = None, *, lang: str | None = None,
+          record: bool = True, budget: float = RUN_BUDGET) -> Result:
+    """Grade ``path`` (default: the file ``sockteach start N`` wrote) against lesson
+    ``number``'s exercise. Records progress unless ``record=False``.
+
+    Raises :class:`sockteach.exercises.NoExercise` for a lesson without exercise and
+    :class:`sockteach.exercises.NoSubmission` when ``path`` holds no submission.
+    """
+    exercise = exercises.get(number)
+    lang = pick_lang(lang)
+    target = exercises.default_submission(exercise) if path is None else Path(path)
+    script = exercises.resolve(exercise, target)
+    result = grade_one(exercise, script, lang, budget=budget, name=str(path or target))
+    if record:
+        exercises.record(exercise.number, "passed" if result.passed else "failed",
+                         score=result.score, max_score=result.max_score,
+                         failed=result.failed, submission=str(script))
+    return result
+
+
+def grade_one(exercise: Exercise, path: str | os.PathLike, lang: str = "en", *,
+              budget: float = RUN_BUDGET, cancel: threading.Event | None = None,
+              name: str | None = None) -> Result:
+    """Grade one submission (a file, or a folder holding one). Never raises for a broken
+    submission: every problem becomes a failed check that says what happened."""
+    started = time.monotonic()
+    title = pick(exercise.title, lang)
+    label = name if name is not None else str(path)
+    try:
+        script = exercises.resolve(exercise, path)
+    except NoSubmission as exc:
+        return _result(exercise, lang, label, {}, None, started, missing=str(exc))
+    run_budget = Budget(budget, cancel)
+    rec = Recorder(exercise, lang, run_budget)
+    workdir = Path(tempfile.mkdtemp(prefix="sockteach-grade-"))
+    ctx = Context(exercise, workdir / exercise.file, lang, run_budget, rec)
+    error = None
+    try:
+        _copy_submission(script, Path(path), workdir, exercise.file)
+        SCENARIOS[exercise.scenario](ctx)
+    except Stop:
+        pass
+    except Exception as exc:  # a grader bug must not pass or crash a batch: say so
+        error = f"{type(exc).__name__}: {exc}"
+    finally:
+        for trial in ctx.trials:
+            try:
+                trial.close()
+            except Exception:
+                pass
+        shutil.rmtree(workdir, ignore_errors=True)
+    result = _result(exercise, lang, label, rec.verdicts, rec.stopped_at, started,
+                     error=error, title=title)
+    return result
+
+
+def _copy_submission(script: Path, given: Path, workdir: Path, name: str) -> None:
+    """The submission goes into a fresh folder as the exercise's file name; a folder
+    submission brings its other small .py files along (helpers it may import)."""
+    shutil.copyfile(script, workdir / name)
+    if given.is_dir():
+        for p in sorted(given.glob("*.py"))[:20]:
+            if p.resolve() != script.resolve() and p.name != name and p.stat().st_size < 200_000:
+                shutil.copyfile(p, workdir / p.name)
+
+
+def _result(exercise: Exercise, lang: str, label: str, verdicts: dict, stopped_at: str | None,
+            started: float, *, missing: str | None = None, error: str | None = None,
+            title: str | None = None) -> Result:
+    checks = []
+    reason_title = None
+    if stopped_at is not None:
+        reason_title = pick(exercise.check_spec(stopped_at).title, lang)
+    for spec in exercise.checks:
+        ctitle = pick(spec.title, lang)
+        hint = pick(spec.hint, lang)
+        v = verdicts.get(spec.name)
+        if v is not None:
+            checks.append(CheckResult(spec.name, ctitle, v.passed, spec.score if v.passed else 0,
+                                      spec.score, v.message, hint, v.output, True, v.seconds))
+            continue
+        if missing is not None:
+            message = missing
+        elif error is not None:
+            message = t("grader_error", lang, error=error)
+        elif reason_title is not None:
+            message = t("not_checked", lang, title=reason_title)
+        else:
+            message = t("not_reached", lang)
+        checks.append(CheckResult(spec.name, ctitle, False, 0, spec.score, message, hint, "",
+                                  False))
+    return Result(exercise.number, title or pick(exercise.title, lang), exercise.file, checks,
+                  lang, label, round(time.monotonic() - started, 3))
+
+
+def grade(number: int | str, paths: Iterable[str | os.PathLike], *, jobs: int = 1,
+          lang: str | None = None, budget: float = RUN_BUDGET,
+          on_result: Callable[[Result], None] | None = None,
+          cancel: threading.Event | None = None) -> list[Result]:
+    """Grade many submissions, ``jobs`` at a time; results in the order of ``paths``.
+    ``on_result`` is called (from worker threads) as each one finishes."""
+    exercise = exercises.get(number)
+    lang = pick_lang(lang)
+    paths = [str(p) for p in paths]
+    cancel = cancel or threading.Event()
+
+    def one(p: str) -> Result:
+        result = grade_one(exercise, p, lang, budget=budget, cancel=cancel, name=p)
+        if on_result is not None:
+            on_result(result)
+        return result
+
+    if jobs <= 1 or len(paths) <= 1:
+        return [one(p) for p in paths]
+    pool = ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="sockteach-grade")
+    try:
+        futures = [pool.submit(one, p) for p in paths]
+        return [f.result() for f in futures]
+    except BaseException:
+        cancel.set()  # every wait ends at once; every session closes its processes
+        raise
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)

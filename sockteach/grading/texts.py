@@ -1,0 +1,47 @@
+"""The grader's wording: ``texts.en.toml`` and ``texts.zh.toml`` next to this file.
+
+A small loader of its own (``sockteach.i18n`` reads only ``messages/{lang}.toml``); a key
+missing in Chinese falls back to English.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from ..i18n import tomllib
+
+_HERE = Path(__file__).parent
+
+
+@lru_cache(maxsize=None)
+def catalog(lang: str) -> dict[str, str]:
+    path = _HERE / f"texts.{lang}.toml"
+    if not path.is_file():
+        return {}
+    with path.open("rb") as f:
+        data = tomllib.load(f)
+    flat: dict[str, str] = {}
+
+    def walk(prefix: str, node: object) -> None:
+        if isinstance(node, dict):
+            for k, v in node.items():
+                walk(f"{prefix}.{k}" if prefix else k, v)
+        else:
+            flat[prefix] = str(node)
+
+    walk("", data)
+    return flat
+
+
+def t(key: str, lang: str = "en", **values: object) -> str:
+    """The grader text ``key`` in ``lang`` (English fallback), formatted with ``values``."""
+    template = catalog(lang).get(key) or catalog("en").get(key)
+    if template is None:
+        raise KeyError(f"no grader text {key!r}")
+    return template.format(**values) if values else template
+
+
+def sep(lang: str) -> str:
+    """What goes between two sentences: a space, or nothing in Chinese."""
+    return "" if lang == "zh" else " "
