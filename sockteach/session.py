@@ -121,6 +121,7 @@ class Session:
         self._answered: dict[str, Event] = {}
         self._traced_pids: set[int] = set()
         self._drained: set[int] = set()
+        self._unidentified = 0  # channels accepted whose first line has not been read yet
         self._blocked_sent: set[tuple] = set()
         self._closed = False
         self._dir = Path(tempfile.mkdtemp(prefix="sockteach-"))
@@ -321,6 +322,14 @@ class Session:
             self._track(event)
             self.cond.notify_all()
 
+    def trace_done(self, pid: int) -> bool:
+        """Whether every trace line process ``pid`` wrote has been read: its channel reached
+        its end, or it never opened one (and no channel is still unidentified)."""
+        with self.cond:
+            if pid in self._drained:
+                return True
+            return pid not in self._traced_pids and self._unidentified == 0
+
     def snapshot(self, since: int = 0) -> list[Event]:
         with self.cond:
             return self.events[since:]
@@ -402,7 +411,9 @@ class Session:
                 conn, _ = self._listener.accept()
             except OSError:
                 return
-            self._connections.append(conn)
+            with self.cond:
+                self._connections.append(conn)
+                self._unidentified += 1
             self._spawn(lambda c=conn: self._read_channel(c), "sockteach-trace")
 
     def _read_channel(self, conn: socket.socket) -> None:
@@ -418,6 +429,8 @@ class Session:
             if not chunk:
                 with self.cond:  # everything this process wrote has been read
                     self._drained |= pids
+                    if not pids:
+                        self._unidentified -= 1
                     self.cond.notify_all()
                 return
             buf += chunk
@@ -429,16 +442,18 @@ class Session:
                     continue
                 pid = data.get("pid")
                 if pid is not None and pid not in pids:
-                    pids.add(pid)
                     with self.cond:
+                        if not pids:
+                            self._unidentified -= 1
                         self._traced_pids.add(pid)
+                    pids.add(pid)
                 event = self._from_tracer(data)
                 if event is not None:
                     self.add(event)
 
     def _from_tracer(self, data: dict) -> Event | None:
         kind = data.get("kind")
-        if kind == "exit":
+        if kind in ("exit", "hello"):
             return None  # the session reports exits from the real exit status
         args = data.get("args")
         pid = data.get("pid")
@@ -492,8 +507,7 @@ class Session:
         code = _exit_status(child)
         # Report the exit after the process's last trace events (its channel closes with it).
         try:
-            self.wait_until(lambda: record.pid not in self._traced_pids
-                            or record.pid in self._drained or self._closed, 2.0, "the trace")
+            self.wait_until(lambda: self.trace_done(record.pid) or self._closed, 2.0, "the trace")
         except WaitTimeout:
             pass
         record.exit_code = code

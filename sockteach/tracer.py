@@ -85,7 +85,8 @@ class _Channel:
             _Original.connect(s, self.path)
             self.sock = s
         except OSError:
-            pass
+            return
+        self.emit("hello", True, {})  # tells the runner which process this channel is
 
     def after_fork(self):
         self.lock = threading.Lock()
