@@ -79,8 +79,13 @@ def test_lesson2_empty_send_leaves_both_sides_blocked_in_recv(tmp_path):
     _, events = play(2, tmp_path)
     empty = next(e for e in events if e.side == "client" and e.kind == "return"
                  and e.name == "send" and e.result == "0")
-    after = [e for e in events if e.t > empty.t and e.kind == "blocked" and e.name == "recv"]
-    assert {"client", "server"} <= {e.side for e in after}
+    client_blocked = next(e for e in events if e.t > empty.t and e.side == "client"
+                          and e.kind == "blocked" and e.name == "recv")
+    # …and at that moment the server is in a recv() that was judged blocked and has not returned
+    server_recv = [e for e in of(events, "server", name="recv") if e.t <= client_blocked.t]
+    last_call = [e for e in server_recv if e.kind == "call"][-1]
+    assert not [e for e in server_recv if e.kind == "return" and e.t > last_call.t]
+    assert any(e.kind == "blocked" and e.t >= last_call.t for e in of(events, "server", name="recv"))
     # the fixed client: after an empty line it asks again without sending
     typed = [e for e in of(events, side="client", kind="input")]
     assert [e.text for e in typed].count("") == 2
