@@ -109,3 +109,22 @@ def test_run_one_side_per_terminal_classroom_setup():
     assert client.exitstatus == 0
     assert server.exitstatus == 130
     assert not our_processes()
+
+
+def test_check_output_means_the_same_with_and_without_colour(tmp_path):
+    import re
+    import shutil
+
+    from conftest import ROOT
+
+    sub = tmp_path / "server.py"
+    shutil.copy(ROOT / "tests/fixtures/exercises/ex01/bad_no_accept.py", sub)
+    env = {"SOCKTEACH_HOME": str(tmp_path), "COLUMNS": "100"}
+    plain = run_cli("check", "1", str(sub), env=env)
+    coloured = run_cli("check", "1", str(sub), env={**env, "FORCE_COLOR": "true"})
+    assert plain.returncode == coloured.returncode == 1  # the verdict is the exit code
+    strip = re.compile(r"\x1b\[[0-9;]*m")
+    assert "\x1b[" not in plain.stdout
+    normalise = lambda text: re.sub(r"127\.0\.0\.1:\d+", "PORT", strip.sub("", text))
+    assert normalise(coloured.stdout) == normalise(plain.stdout)
+    assert "✘ 3. accepts a client" in plain.stdout  # pass/fail is in the text, not only colour
