@@ -156,3 +156,30 @@ def test_a_batched_return_arrives_promptly_and_is_not_judged_blocked():
         s.hold(0.4)  # longer than blocked_after: nothing may be judged blocked meanwhile
         assert not [e for e in s.events if e.kind == "blocked"]
         s.stop("main")
+
+
+TUTORIAL_METHODS = {
+    "bind", "listen", "accept", "connect", "connect_ex", "recv", "send", "sendall",
+    "recvfrom", "sendto", "getpeername", "getsockname", "getsockopt", "setsockopt", "close",
+    "setblocking", "settimeout", "gettimeout", "fileno", "makefile",
+}
+
+
+def test_every_method_of_the_tutorials_table_is_reported():
+    from sockteach.session import free_port
+
+    ports = [str(free_port()), str(free_port())]  # untraced, it must not use 8081 itself
+    plain = subprocess.run([sys.executable, str(program("all_methods.py")), *ports],
+                           capture_output=True, text=True, timeout=30)
+    assert plain.returncode == 0, plain.stderr
+    with Session([8081, 8080]) as s:
+        s.start("main", program("all_methods.py"))
+        assert s.wait_exit("main") == 0, output(s, "main")
+        events = s.sorted_events()
+        text = output(s, "main")
+    seen = {e.name for e in events if e.kind == "call"}
+    assert TUTORIAL_METHODS <= seen, TUTORIAL_METHODS - seen
+    returned = {e.name for e in events if e.kind in ("return", "raise")}
+    assert TUTORIAL_METHODS <= returned
+    # the program printed the same as untraced (it even sees its nominal ports)
+    assert text.splitlines() == plain.stdout.splitlines()
