@@ -75,8 +75,7 @@ class Player:
         s = self.session
         timeout = float(action.get("timeout", DEFAULT_TIMEOUT))
         if "start" in action:
-            script = self.lesson.file(action["script"])
-            s.start(action["start"], script, cwd=script.parent)
+            s.start(action["start"], self.lesson.file(action["script"]), copy=True)
             self.cursor.setdefault(action["start"], 0)
         elif "wait" in action:
             self.wait(action, timeout)

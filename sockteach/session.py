@@ -151,14 +151,27 @@ class Session:
             self.all_real_ports[real] = nominal
         return self.port_map
 
+    @property
+    def workdir(self) -> Path:
+        """A private working folder, removed by :meth:`close` (files a lesson's programs
+        create, such as an AF_UNIX socket file, land here and collide with nothing)."""
+        path = self._dir / "work"
+        path.mkdir(exist_ok=True)
+        return path
+
     def start(self, side: str, script: str | os.PathLike, args: Iterable[str] = (),
-              cwd: str | os.PathLike | None = None) -> Side:
-        """Start ``script`` under the tracer as ``side`` in its own pty."""
+              cwd: str | os.PathLike | None = None, copy: bool = False) -> Side:
+        """Start ``script`` under the tracer as ``side`` in its own pty; with ``copy``, run a
+        copy of it in :attr:`workdir` (its tracebacks then name just the file)."""
         import pexpect
 
         script = Path(script)
         if not script.is_file():
             raise SessionError(f"no such file: {script}")
+        if copy:
+            target = self.workdir / script.name
+            shutil.copyfile(script, target)
+            script, cwd = target, self.workdir
         old = self.sides.get(side)
         if old is not None and old.exit_code is None:
             raise SessionError(f"{side} is still running")

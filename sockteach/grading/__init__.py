@@ -30,6 +30,16 @@ __all__ = ["check", "grade", "grade_one", "Result", "CheckResult", "RUN_BUDGET"]
 RUN_BUDGET = 25.0  # seconds for one submission, every check included
 
 
+def scenario(name: str) -> Callable[[Context], None]:
+    """The scenario called ``name``: one of :data:`checks.SCENARIOS`, or the ``run`` function
+    of the module ``sockteach.grading.scenarios.<name>`` (one module per later exercise)."""
+    if name in SCENARIOS:
+        return SCENARIOS[name]
+    import importlib
+
+    return importlib.import_module(f".scenarios.{name}", __package__).run
+
+
 def check(number: int | str, path: str | os.PathLike | None = None, *, lang: str | None = None,
           record: bool = True, budget: float = RUN_BUDGET) -> Result:
     """Grade ``path`` (default: the file ``sockteach start N`` wrote) against lesson
@@ -69,7 +79,7 @@ def grade_one(exercise: Exercise, path: str | os.PathLike, lang: str = "en", *,
     error = None
     try:
         _copy_submission(script, Path(path), workdir, exercise.file)
-        SCENARIOS[exercise.scenario](ctx)
+        scenario(exercise.scenario)(ctx)
     except Stop:
         pass
     except Exception as exc:  # a grader bug must not pass or crash a batch: say so
