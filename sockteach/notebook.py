@@ -1,0 +1,559 @@
+"""Jupyter: play a lesson, serve a lesson's server, show a lesson's code — as HTML.
+
+No ipywidgets and no JavaScript. Every view is a rich renderable rendered to HTML here (with
+a plain-text twin) and shown with ``IPython.display``; a live view is one display handle
+updated a few times a second, which JupyterLab, Notebook, VS Code and nbclient all keep.
+Nothing here writes to stderr (graders such as nbgrader fail a cell that does).
+
+- :func:`play` plays lesson N in the cell, like ``sockteach lesson N --auto``.
+- :func:`serve` starts lesson N's server in the background (the learner is the client, in
+  the next cells) and narrates into the cell that started it; :meth:`Server.stop` ends it.
+  Calling ``serve`` again for the same lesson (re-running the cell) stops the previous one
+  first, and every server still running is stopped when the kernel shuts down or restarts.
+- :func:`show` returns the lesson's code, highlighted, loaded from the lesson's files.
+- :func:`hint` returns the hints of exercise N.
+"""
+
+from __future__ import annotations
+
+import atexit
+import contextlib
+import html
+import io
+import os
+import threading
+import time
+from typing import TYPE_CHECKING, Any, Callable
+
+from .i18n import msg, pick_lang
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .events import Event
+    from .lessons import Lesson
+
+__all__ = ["play", "serve", "show", "hint", "Server", "Rendered", "Markdown", "render", "stop_all"]
+
+WIDTH = 100  # characters: fits a notebook column, and a projector
+LIVE_HEIGHT = 40  # lines of the live view (the final view shows every row)
+FULL_HEIGHT = 100_000
+REFRESH = 0.2  # seconds between live updates (5 a second)
+TICK = 1.0  # a live view with nothing new is still redrawn this often (its timers move)
+FAST_ENV = "SOCKTEACH_NOTEBOOK_FAST"  # "1": play() at the fastest pace (tests, CI)
+_PRE = ('<pre style="white-space:pre;overflow-x:auto;line-height:normal;'
+        "font-family:Menlo,'DejaVu Sans Mono',consolas,'Courier New',monospace\">{code}</pre>")
+
+
+# ---------------------------------------------------------------- rendering
+
+
+class Rendered:
+    """Output already rendered: HTML for notebooks, plain text for everything else."""
+
+    def __init__(self, html_text: str, text: str) -> None:
+        self.html = html_text
+        self.text = text
+
+    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, str]:
+        return {"text/html": self.html, "text/plain": self.text}
+
+    def __repr__(self) -> str:
+        return self.text
+
+    __str__ = __repr__
+
+    def __add__(self, other: "Rendered") -> "Rendered":
+        return Rendered(self.html + other.html, self.text.rstrip("\n") + "\n" + other.text)
+
+
+def render(*renderables: Any, width: int = WIDTH, height: int | None = None) -> Rendered:
+    """Render rich renderables to HTML with inline styles (no stylesheet, no script)."""
+    from rich.console import Console
+
+    console = Console(record=True, file=io.StringIO(), width=width,
+                      height=height or FULL_HEIGHT, force_jupyter=False, force_terminal=True,
+                      color_system="truecolor", legacy_windows=False)
+    for r in renderables:
+        console.print(r)
+    text = console.export_text(clear=False)
+    return Rendered(console.export_html(inline_styles=True, code_format=_PRE), text)
+
+
+def _details(summary: str, lines: list[str]) -> Rendered:
+    """A collapsed block (plain HTML ``<details>``) holding ``lines``."""
+    body = "\n".join(html.escape(line) for line in lines)
+    markup = (f"<details><summary>{html.escape(summary)}</summary>"
+              + _PRE.format(code=body) + "</details>")
+    return Rendered(markup, summary + "\n" + "\n".join(lines) + "\n")
+
+
+def _note(text: str, style: str = "bold yellow") -> Any:
+    from rich.text import Text
+
+    return Text(text, style=style)
+
+
+# ---------------------------------------------------------------- the kernel
+
+
+def _shell() -> Any:
+    """The IPython kernel's shell, or None outside a Jupyter kernel."""
+    try:
+        from IPython import get_ipython
+    except ImportError:
+        return None
+    shell = get_ipython()
+    if shell is None or getattr(shell, "kernel", None) is None:
+        return None
+    return shell
+
+
+def _env_fast() -> bool:
+    return os.environ.get(FAST_ENV, "").strip().lower() not in ("", "0", "false", "no")
+
+
+class _Ticker:
+    """Calls ``tick`` every ``period`` seconds on a daemon thread until stopped. An error in
+    ``tick`` ends the ticking and is kept in ``error``: nothing is printed."""
+
+    def __init__(self, tick: Callable[[], None], period: float, name: str) -> None:
+        self.tick, self.period = tick, period
+        self.error: BaseException | None = None
+        self._done = threading.Event()
+        self._thread = threading.Thread(target=self._run, name=name, daemon=True)
+
+    def start(self) -> "_Ticker":
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._done.set()
+        if self._thread.is_alive() and self._thread is not threading.current_thread():
+            self._thread.join(timeout=5)
+
+    def __enter__(self) -> "_Ticker":
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def _run(self) -> None:
+        while not self._done.wait(self.period):
+            try:
+                self.tick()
+            except BaseException as exc:  # noqa: BLE001 - a thread must not print a traceback
+                self.error = exc
+                return
+
+
+class _Display:
+    """One updatable output. In a kernel: a display handle; ``parent`` (the request of the
+    cell that made it) routes updates made later, from any thread, back to that cell.
+    Outside a kernel nothing is shown until :meth:`final`."""
+
+    def __init__(self, first: Rendered) -> None:
+        self.shell = _shell()
+        self.handle = None
+        self.parent = None
+        self.last = first.html
+        if self.shell is not None:
+            from IPython.display import display
+
+            self.parent = self.shell.get_parent() if hasattr(self.shell, "get_parent") else None
+            self.handle = display(first, display_id=True)
+
+    @property
+    def live(self) -> bool:
+        return self.handle is not None
+
+    def update(self, obj: Rendered, everywhere: bool = True) -> None:
+        """Replace the output. Sent twice when the cell that made it is not the one running
+        now: parented to its own cell (JupyterLab routes by cell) and, with ``everywhere``,
+        to the running cell (nbclient reads only the running cell's messages, and finds the
+        output by its id). A cell that was run again has lost the output: update it with
+        ``everywhere=False`` (nbclient fails on an update of an output it cleared)."""
+        if self.handle is None:
+            return
+        if obj.html == self.last:
+            return  # nothing changed: send nothing
+        self.last = obj.html
+        pub = getattr(self.shell, "display_pub", None)
+        setter = getattr(pub, "set_thread_parent", None)
+        if setter is None or not self.parent:
+            self.handle.update(obj)
+            return
+        token = setter(self.parent)
+        try:
+            self.handle.update(obj)
+        finally:
+            pub.reset_thread_parent(token)
+        if everywhere and _msg_id(pub.parent_header) != _msg_id(self.parent):
+            self.handle.update(obj)
+
+    def final(self, obj: Rendered) -> None:
+        if self.handle is None:
+            print(obj.text, end="")
+        else:
+            self.update(obj)
+
+
+def _msg_id(message: Any) -> Any:
+    """The msg_id of a message or of a header (ipykernel keeps either, depending on where)."""
+    if not isinstance(message, dict):
+        return None
+    return (message.get("header") or message).get("msg_id")
+
+
+def _show(obj: Rendered) -> None:
+    """Display ``obj`` as one more output of the running cell (printed outside a kernel)."""
+    if _shell() is None:
+        print(obj.text, end="")
+        return
+    from IPython.display import display
+
+    display(obj)
+
+
+# ---------------------------------------------------------------- play
+
+
+def play(number: int | str, lang: str | None = None, speed: float = 1.0, fast: bool = False,
+         *, width: int = WIDTH, height: int = LIVE_HEIGHT) -> None:
+    """Play lesson ``number`` in this cell: real processes, a live side-by-side view, then
+    the final view, what the lesson taught and every line of narration.
+
+    ``speed`` scales the visible pauses (2: twice as fast); ``fast`` (or the environment
+    variable ``SOCKTEACH_NOTEBOOK_FAST=1``) plays at the fastest pace that shows each event.
+    The cell blocks while the lesson plays; interrupting the kernel stops every process.
+    """
+    from .lessons import get
+    from .runner import Feed, lesson_title
+    from .scenario import Pace, Player, ScenarioError
+    from .session import Session
+    from .view import LessonView, lesson_end
+
+    lesson = get(number)
+    lang = pick_lang(lang)
+    pace = Pace(speed=speed, fast=bool(fast) or _env_fast())
+    title = lesson_title(lesson, lang)
+    session = Session(lesson.ports, blocked_after=pace.blocked_after)
+    feed = Feed(session, lang, lesson)
+
+    def view(height: int | None) -> Rendered:
+        return render(LessonView(feed.timeline, session.now(), title=title), width=width,
+                      height=height)
+
+    def refresh() -> None:
+        feed.pull()
+        out.update(view(height))
+
+    failure: str | None = None
+    interrupted = False
+    try:
+        out = _Display(view(height))
+        ticker = _Ticker(refresh, REFRESH, "sockteach-notebook-view")
+        with ticker if out.live else contextlib.nullcontext():
+            try:
+                Player(lesson, session, lang, pace).run()
+                session.hold(pace.hold(1.0))
+            except ScenarioError as exc:
+                failure = str(exc)
+            except KeyboardInterrupt:
+                interrupted = True
+    finally:
+        session.close()
+    feed.pull()
+    out.final(view(None))
+    if failure is not None:
+        _show(render(_note(failure, "bold red"), width=width))
+    elif interrupted:
+        _show(render(_note(msg("notebook.interrupted", lang)), width=width))
+    else:
+        lines = [line.text for line in feed.timeline.narration]
+        _show(render(lesson_end(lesson, lang), width=width)
+              + _details(msg("notebook.narration_all", lang, n=len(lines)), lines))
+    if interrupted:
+        raise KeyboardInterrupt
+
+
+# ---------------------------------------------------------------- serve
+
+_RUNNING: dict[tuple[int, str], "Server"] = {}
+_RUNNING_LOCK = threading.Lock()
+
+
+class Server:
+    """One side of a lesson — its server — running in the background, narrated into the
+    cell that started it. The learner's own code is the client: it is not traced, so it
+    connects to the real address, :attr:`address` (``('127.0.0.1', port)``)."""
+
+    def __init__(self, lesson: "Lesson", role: str, lang: str, width: int = WIDTH) -> None:
+        from .runner import Feed
+        from .session import Session
+
+        self.lesson, self.role, self.lang, self.width = lesson, role, lang, width
+        self.nominal = lesson.ports[0]
+        self.session = Session(lesson.ports, blocked_after=0.5)
+        self.feed = Feed(self.session, lang, lesson)
+        self.port: int = self.session.port_map[self.nominal]
+        self.host = "127.0.0.1"
+        self.note: str | None = None  # why the server is not listening, when it is not
+        self._stopped: str | None = None  # the message shown once stopped
+        self._lock = threading.RLock()
+        self._out: _Display | None = None
+        self._ticker: _Ticker | None = None
+        self._shown = (-1, 0.0)
+
+    # -- what the learner uses
+
+    @property
+    def address(self) -> tuple[str, int]:
+        """Where the server listens: pass it to ``connect``."""
+        return (self.host, self.port)
+
+    @property
+    def running(self) -> bool:
+        record = self.session.sides.get("server")
+        return self._stopped is None and record is not None and record.exit_code is None
+
+    @property
+    def events(self) -> list["Event"]:
+        """Every event so far (the server's socket calls, its output, the TCP table), by time."""
+        return self.session.sorted_events()
+
+    @property
+    def narration(self) -> list[str]:
+        """The narration so far, one line each."""
+        with self._lock:
+            self.feed.pull()
+            return [line.text for line in self.feed.timeline.narration]
+
+    def stop(self) -> None:
+        """Stop the server and everything it started; the narration shows it stopped."""
+        self._close(msg("notebook.serve.stopped", self.lang))
+
+    def interrupt(self, timeout: float = 5.0) -> "Server":
+        """Press Ctrl-C in the server's terminal and wait (up to ``timeout``) until it ends."""
+        from .session import SessionError
+
+        if self.running:
+            self.session.interrupt("server")
+            try:
+                self.session.wait_exit("server", timeout)
+            except SessionError:
+                pass
+        self._refresh(force=True)
+        return self
+
+    def restart(self, role: str | None = None, timeout: float = 10.0) -> "Server":
+        """Start the server again on the same port — e.g. right after :meth:`interrupt` to
+        meet "Address already in use" (lesson 4). ``role`` picks another of the lesson's
+        files (``"server_fixed"``)."""
+        if self._stopped is not None:
+            raise RuntimeError(self._stopped)
+        if role is not None:
+            self.role = _role(self.lesson, role, self.lang)
+        if self.running:
+            self.session.stop("server")
+        self._start(timeout)
+        self._refresh(force=True)
+        return self
+
+    # -- display
+
+    def view(self, height: int | None = None) -> Rendered:
+        """The narration so far, as shown under the cell that started the server."""
+        from rich.console import Group
+        from rich.panel import Panel
+        from rich.text import Text
+
+        from .view import side_color, tcp_table
+
+        with self._lock:
+            self.feed.pull()
+            timeline = self.feed.timeline
+            lang = self.lang
+            file = self.lesson.code[self.role]
+            head = Text(msg("notebook.serve.title", lang, number=self.lesson.number, file=file),
+                        style="bold")
+            head.append("\n")
+            head.append(msg("notebook.serve.address", lang, host=self.host, port=self.port,
+                            nominal=self.nominal), style="cyan")
+            lines = [Text(line.text, style=side_color(line.side) if line.side else "bold")
+                     for line in timeline.narration]
+            if height is not None:
+                lines = lines[-height:]
+            if not lines:
+                lines = [Text(msg("notebook.serve.nothing_yet", lang), style="dim")]
+            if self._stopped is not None:
+                status = Text(self._stopped, style="bold")
+            else:
+                status = Text(msg("notebook.serve.status", lang,
+                                  status=timeline.status("server", self.session.now())),
+                              style="bold cyan")
+            parts: list[Any] = [head,
+                                Panel(Group(*lines), title=msg("view.narration", lang),
+                                      title_align="left", border_style="dim"),
+                                status]
+            if self.note:
+                parts.append(_note(self.note))
+            parts.append(Panel(tcp_table(timeline, lang), title=msg("view.tcp.title", lang),
+                               title_align="left", border_style="dim"))
+            return render(*parts, width=self.width)
+
+    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, str]:
+        return self.view()._repr_mimebundle_()
+
+    def __repr__(self) -> str:
+        return self.view().text
+
+    # -- internals
+
+    def _launch(self) -> None:
+        """Start the server, wait until it listens, show the narration under this cell and
+        keep it up to date from a background thread."""
+        self._start(10.0)
+        self._out = _Display(self.view(height=LIVE_HEIGHT))
+        if self._out.live:
+            self._ticker = _Ticker(self._refresh, REFRESH, "sockteach-notebook-serve").start()
+
+    def _start(self, timeout: float) -> None:
+        from .session import SessionError
+
+        script = self.lesson.file(self.lesson.code[self.role])
+        self.note = None
+        record = self.session.start("server", script, copy=True)
+
+        def listening_or_ended() -> bool:
+            if record.exit_code is not None:
+                return True
+            return any(e.kind == "return" and e.name == "listen" and e.side == "server"
+                       and e.pid == record.pid for e in self.session.events)
+
+        try:
+            self.session.wait_until(listening_or_ended, timeout, "the server to listen")
+        except SessionError as exc:
+            self.note = msg("notebook.serve.not_listening", self.lang, file=script.name,
+                            reason=str(exc))
+
+    def _refresh(self, force: bool = False, everywhere: bool = True) -> None:
+        """Redraw the narration cell when something happened (or the timers moved)."""
+        if self._out is None:
+            return
+        with self._lock:
+            count = len(self.session.events)
+            now = time.monotonic()
+            seen, when = self._shown
+            if not force and count == seen and now - when < TICK:
+                return
+            self._shown = (count, now)
+            view = self.view(height=LIVE_HEIGHT)
+        self._out.update(view, everywhere)
+
+    def _close(self, why: str, quiet: bool = False, everywhere: bool = True) -> None:
+        with self._lock:
+            if self._stopped is not None:
+                return
+            self._stopped = why
+        if self._ticker is not None:
+            self._ticker.stop()
+        self.session.close()
+        with _RUNNING_LOCK:
+            key = (self.lesson.number, self.role)
+            if _RUNNING.get(key) is self:
+                del _RUNNING[key]
+        if not quiet and self._out is not None:
+            try:
+                self._refresh(force=True, everywhere=everywhere)
+            except Exception:  # noqa: BLE001 - the kernel may be going away
+                pass
+
+
+def _role(lesson: "Lesson", role: str, lang: str) -> str:
+    if role not in lesson.code:
+        raise LookupError(msg("notebook.serve.no_role", lang, number=lesson.number, role=role,
+                              roles=", ".join(lesson.code)))
+    return role
+
+
+def serve(number: int | str, lang: str | None = None, *, role: str = "server",
+          width: int = WIDTH) -> Server:
+    """Start lesson ``number``'s server in the background and narrate it into this cell.
+
+    Returns a :class:`Server`: connect your own client to ``srv.address``; ``srv`` shows the
+    narration so far; ``srv.stop()`` ends it. Serving the same lesson again (re-running the
+    cell) stops the previous server first; the kernel stops every server when it shuts down
+    or restarts. Each server gets a fresh free port, so nothing fails with "address in use".
+    """
+    from .lessons import get
+
+    lesson = get(number)
+    lang = pick_lang(lang)
+    role = _role(lesson, role, lang)
+    key = (lesson.number, role)
+    with _RUNNING_LOCK:
+        previous = _RUNNING.pop(key, None)
+    if previous is not None:  # most likely its cell was run again, and its output is gone
+        previous._close(msg("notebook.serve.replaced", previous.lang), everywhere=False)
+    server = Server(lesson, role, lang, width)
+    with _RUNNING_LOCK:
+        _RUNNING[key] = server
+    try:
+        server._launch()
+    except BaseException:
+        server._close("", quiet=True)
+        raise
+    return server
+
+
+def stop_all(quiet: bool = False) -> None:
+    """Stop every server :func:`serve` started in this process."""
+    with _RUNNING_LOCK:
+        servers = list(_RUNNING.values())
+        _RUNNING.clear()
+    for server in servers:
+        try:
+            server._close(msg("notebook.serve.stopped", server.lang), quiet=quiet)
+        except Exception:  # noqa: BLE001 - at exit, stop the others anyway
+            pass
+
+
+atexit.register(stop_all, True)
+
+
+# ---------------------------------------------------------------- code and hints
+
+
+def show(number: int | str, role: str | None = None, lang: str | None = None,
+         diff: bool = False, *, width: int = WIDTH) -> Rendered:
+    """Lesson ``number``'s code for ``role`` (``"server"``, ``"client"``…; default: every
+    file), highlighted and read from the lesson's files; ``diff=True``: the change from the
+    previous stage."""
+    from .lessons import get
+    from .view import code_view
+
+    lesson = get(number)
+    lang = pick_lang(lang)
+    roles = [role] if role is not None else list(lesson.code)
+    return render(*(code_view(lesson, r, lang, diff=diff) for r in roles), width=width)
+
+
+class Markdown:
+    """Markdown text: rendered as Markdown in a notebook, shown as is elsewhere."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+
+    def _repr_markdown_(self) -> str:
+        return self.text
+
+    def __repr__(self) -> str:
+        return self.text
+
+    __str__ = __repr__
+
+
+def hint(number: int | str, lang: str | None = None) -> Markdown:
+    """The hints of exercise ``number``."""
+    from .exercises import get
+
+    return Markdown(get(number).hints(pick_lang(lang)))
