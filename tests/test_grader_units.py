@@ -159,3 +159,13 @@ def test_lessons_without_exercises_and_unknown_lessons_are_errors():
     with pytest.raises(exercises.NoExercise):
         exercises.get(99)
     assert [e.number for e in exercises.all_exercises()][:4] == [1, 2, 3, 4]
+
+
+def test_jupyter_plain_text_of_a_result_has_no_colour_codes():
+    import sockteach
+    from conftest import ROOT
+
+    result = sockteach.check(1, ROOT / "lessons/01-naive-echo/exercise/server.py", record=False)
+    bundle = result._repr_mimebundle_()
+    assert "\x1b[" not in bundle["text/plain"]
+    assert "✘" in bundle["text/plain"] and "<" in bundle["text/html"]

@@ -138,6 +138,13 @@ class Result(JupyterMixin):
     def __str__(self) -> str:
         return self.render()
 
+    def _repr_mimebundle_(self, include=None, exclude=None, **kwargs):  # noqa: ANN001
+        """Jupyter: rich's HTML, and plain text without colour codes (nbconvert, nbgrader logs)."""
+        data = JupyterMixin._repr_mimebundle_(self, include or (), exclude or (), **kwargs)
+        if "text/plain" in data:
+            data["text/plain"] = self.render()
+        return data
+
     def __repr__(self) -> str:
         return self.render()
 
