@@ -107,7 +107,8 @@ def _play_live(lesson: Lesson, lang: str, session: Session, feed: Feed, console:
         finally:
             prompt[0] = ""
 
-    with Live(get_renderable=render, console=console, refresh_per_second=12, screen=True,
+    # 6 frames a second keep the timers alive; each frame costs ~15 ms of rendering.
+    with Live(get_renderable=render, console=console, refresh_per_second=6, screen=True,
               redirect_stdout=False, redirect_stderr=False) as live:
         try:
             Player(lesson, session, lang, pace, pause if interactive else None).run()
@@ -127,6 +128,7 @@ def _play_stream(lesson: Lesson, lang: str, session: Session, feed: Feed, consol
 
     done = threading.Event()
     last_repeat: dict[tuple, float] = {}
+    told = [0]
 
     def printer() -> None:
         while True:
@@ -141,6 +143,10 @@ def _play_stream(lesson: Lesson, lang: str, session: Session, feed: Feed, consol
                 line = narrate(e, lang, lesson)
                 if line:
                     console.print(line, markup=False, highlight=False)
+            found = feed.timeline.diagnoses  # each diagnosis once, when it appears
+            for d in found[told[0]:]:
+                console.print("⚠ " + d.text, markup=False, highlight=False)
+            told[0] = len(found)
             if finished:
                 return
 
