@@ -15,6 +15,7 @@ import signal
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Iterable
 
+from .diagnose import Diagnoser, Diagnosis, Rows
 from .events import Event
 from .i18n import msg
 from .narrator import bytes_value, call_text, narrate, short
@@ -141,8 +142,9 @@ def exit_text(code: int | None, lang: str) -> str:
 class _State:
     """Everything derived from events fed in time order."""
 
-    def __init__(self, max_rows: int, max_lines: int) -> None:
+    def __init__(self, max_rows: int, max_lines: int, diagnoser: Diagnoser) -> None:
         self.max_rows, self.max_lines = max_rows, max_lines
+        self.diagnoser = diagnoser
         self.rows: list[Row] = []
         self.dropped_rows = 0
         self.narration: list[Line] = []
@@ -174,6 +176,7 @@ class _State:
     # -- feeding one event
 
     def feed(self, e: Event, lang: str, lesson: "Lesson | None") -> None:
+        self.diagnoser.feed(e)
         text = narrate(e, lang, lesson)
         if e.kind == "step":
             self.step_title, self.step_text = e.title, e.text
@@ -292,11 +295,13 @@ class Timeline:
     """The view model of one session, built from its events (see the module docstring)."""
 
     def __init__(self, lang: str = "en", lesson: "Lesson | None" = None, *,
-                 max_rows: int = 500, max_lines: int = 200, max_events: int = 2000) -> None:
+                 max_rows: int = 500, max_lines: int = 200, max_events: int = 2000,
+                 kernel_rows: Rows = None) -> None:
         self.lang, self.lesson = lang, lesson
         self.max_events = max_events
-        self._base = _State(max_rows, max_lines)  # what the events that left the window gave
-        self._state = _State(max_rows, max_lines)
+        # what the events that left the window gave; kernel_rows: see diagnose.diagnose
+        self._base = _State(max_rows, max_lines, Diagnoser(lang, kernel_rows))
+        self._state = _State(max_rows, max_lines, Diagnoser(lang, kernel_rows))
         self._window: list[tuple[float, int, Event]] = []
         self._seq = 0
         self._dirty = False
@@ -375,6 +380,11 @@ class Timeline:
     @property
     def step_title(self) -> str | None:
         return self._now.step_title
+
+    @property
+    def diagnoses(self) -> list[Diagnosis]:
+        """What the diagnosis catalogue recognises in the events so far (``diagnose``)."""
+        return self._now.diagnoser.diagnoses
 
     @property
     def step_text(self) -> str | None:

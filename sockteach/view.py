@@ -32,6 +32,7 @@ _MORE_COLORS = ("magenta", "yellow", "blue", "bright_red", "bright_cyan")
 _ROW_STYLES = {"call": "bold", "raise": "bold red", "repeat": "yellow", "output": "dim",
                "input": "italic", "exit": "bold", "start": "italic dim"}
 WIDE = 110  # from this width on, narration and the TCP table sit side by side
+COMPACT = 30  # below this height a diagnosis is one line of the narration, not a panel
 MIN_ROWS = 3
 
 
@@ -165,18 +166,47 @@ class LessonView(JupyterMixin):
         keep = 3 if height < 32 else 4 if height < 50 else 6
         lines = [Text(line.text, style=side_color(line.side) if line.side else "bold")
                  for line in self.timeline.narration[-keep:]]
+        compact = height < COMPACT
+        found = diagnoses_at(self.timeline, self.now)[:1] if compact else []
+        if found:  # a short terminal: the newest diagnosis, one line, in the narration
+            lines = lines[1:] + [Text("⚠ " + found[0].text, style="yellow", no_wrap=True,
+                                      overflow="ellipsis")]
         narration = Panel(Group(*lines), title=msg("view.narration", lang), title_align="left",
                           border_style="dim")
         wide = width >= WIDE
         tcp = Panel(tcp_table(self.timeline, lang, expand=not wide), expand=not wide,
                     title=msg("view.tcp.title", lang), title_align="left", border_style="dim")
+        diagnosis = [] if compact else diagnosis_panel(self.timeline, self.now,
+                                                       1 if height < 40 else 2)
         if not wide:
-            return Group(narration, tcp)
+            return Group(narration, *diagnosis, tcp)
         grid = Table.grid(expand=True, padding=(0, 1))
         grid.add_column(ratio=1)
         grid.add_column(max_width=width // 2)
         grid.add_row(narration, tcp)
-        return grid
+        return Group(*diagnosis, grid)
+
+
+def diagnoses_at(timeline: Timeline, now: float) -> list:
+    """The diagnoses that hold at ``now``, newest first."""
+    from .diagnose import active
+
+    return active(timeline.diagnoses, now)
+
+
+def diagnosis_panel(timeline: Timeline, now: float, keep: int = 2) -> list[Panel]:
+    """The diagnoses that hold at ``now`` (newest first, at most ``keep``) with their next
+    steps, in a panel; an empty list when there are none."""
+    found = diagnoses_at(timeline, now)[:keep]
+    if not found:
+        return []
+    lang = timeline.lang
+    parts = []
+    for d in found:
+        parts.append(Text("⚠ " + d.text, style="yellow"))
+        parts.append(Text.assemble((msg("diagnose.next", lang), "bold"), d.next_step))
+    return [Panel(Group(*parts), title=msg("diagnose.title", lang), title_align="left",
+                  border_style="yellow")]
 
 
 def tcp_table(timeline: Timeline, lang: str = "en", expand: bool = True) -> RenderableType:

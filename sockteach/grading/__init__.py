@@ -53,6 +53,10 @@ def check(number: int | str, path: str | os.PathLike | None = None, *, lang: str
     target = exercises.default_submission(exercise) if path is None else Path(path)
     script = exercises.resolve(exercise, target)
     result = grade_one(exercise, script, lang, budget=budget, name=str(path or target))
+    if not result.passed:
+        from ..watch import watch_command
+
+        result.extra["watch"] = watch_command(exercise, script)
     if record:
         exercises.record(exercise.number, "passed" if result.passed else "failed",
                          score=result.score, max_score=result.max_score,
@@ -93,7 +97,23 @@ def grade_one(exercise: Exercise, path: str | os.PathLike, lang: str = "en", *,
         shutil.rmtree(workdir, ignore_errors=True)
     result = _result(exercise, lang, label, rec.verdicts, rec.stopped_at, started,
                      error=error, title=title)
+    if not result.passed:
+        _diagnose(result, ctx.trials, lang)
     return result
+
+
+def _diagnose(result: Result, trials: list, lang: str) -> None:
+    """What the diagnosis catalogue recognises in the runs of a failed submission."""
+    try:
+        from .. import kernel
+        from ..diagnose import explain
+
+        rows = kernel.read_rows() if kernel.available() else None
+        found = explain([t.session.sorted_events() for t in trials], lang, rows)
+    except Exception:  # a diagnosis is a help: it must never break grading
+        return
+    if found:
+        result.extra["diagnoses"] = found
 
 
 def _copy_submission(script: Path, given: Path, workdir: Path, name: str) -> None:

@@ -126,6 +126,20 @@ class Result(JupyterMixin):
         else:
             summary.append(t("label.not_yet", lang, score=score, n=self.lesson), style="bold red")
         yield summary
+        if not self.passed:
+            yield from self._diagnosis()
+
+    def _diagnosis(self) -> RenderResult:
+        """What the diagnosis catalogue saw, and the command that shows it live."""
+        from ..i18n import msg
+
+        for d in self.extra.get("diagnoses", ()):
+            yield Text("⚠ " + d.text, style="yellow")
+            yield Padding(Text.assemble((msg("diagnose.next", self.lang), "bold"), d.next_step),
+                          (0, 0, 0, 2), expand=False)
+        if self.extra.get("watch"):
+            yield Text(msg("diagnose.see_live", self.lang, command=self.extra["watch"]),
+                       style="bold")
 
     def render(self, width: int = 100) -> str:
         """The checklist as plain text (no colour)."""

@@ -1,0 +1,6 @@
+# A client that connects to port 8081.
+from socket import *
+phone=socket(AF_INET,SOCK_STREAM)
+phone.connect(('127.0.0.1',8081))
+phone.send(b'hello')
+print(phone.recv(1024))
