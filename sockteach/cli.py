@@ -70,9 +70,10 @@ def build_parser() -> argparse.ArgumentParser:
                         "give both terminals the same P")
     _lang_option(p)
 
-    from . import cli_exercises
+    from . import cli_exercises, cli_watch
 
     cli_exercises.add_commands(sub, _lang_option)
+    cli_watch.add_commands(sub, _lang_option)
     return parser
 
 
@@ -149,11 +150,12 @@ def _dispatch(args: argparse.Namespace, lang: str) -> int:
         return _cmd_show(args, lang)
     if command == "run":
         return _cmd_run(args, lang)
-    from . import cli_exercises
+    from . import cli_exercises, cli_watch
 
-    status = cli_exercises.dispatch(args, lang)
-    if status is not None:
-        return status
+    for module in (cli_exercises, cli_watch):
+        status = module.dispatch(args, lang)
+        if status is not None:
+            return status
     raise UsageError(f"unknown command {command!r}")
 
 

@@ -587,7 +587,10 @@ def _terminate_tree(record: Side, grace: float) -> None:
     for pid in set(record.pids) | {record.pid}:
         try:
             p = psutil.Process(pid)
-            if p.create_time() < record.wall_started - 1:
+            # psutil's create_time() can be up to 1 s early (Linux boot time has whole-second
+            # precision) and wall_started is taken after the spawn: 1 s of slack was too little
+            # on a loaded machine, and stop() then left the process running.
+            if p.create_time() < record.wall_started - 3:
                 continue  # that pid now belongs to someone else
             procs[pid] = p
             for c in p.children(recursive=True):
@@ -604,7 +607,7 @@ def _terminate_tree(record: Side, grace: float) -> None:
         except psutil.Error:
             pass
     deadline = time.monotonic() + grace
-    _gone, alive = psutil.wait_procs(list(procs.values()), timeout=grace)
+    _gone, alive = psutil.wait_procs(_living(procs.values()), timeout=grace)
     if leader is not None:
         _await_exit(record, deadline)
     for p in alive + ([leader] if leader is not None and record.exit_code is None else []):
@@ -613,9 +616,23 @@ def _terminate_tree(record: Side, grace: float) -> None:
         except psutil.Error:
             pass
     _killpg(record.pid, signal.SIGKILL)
-    psutil.wait_procs(alive, timeout=1)
+    psutil.wait_procs(_living(alive), timeout=1)
     if leader is not None:
         _await_exit(record, time.monotonic() + 2)
+
+
+def _living(procs) -> list:
+    """Processes not yet dead: a zombie is gone already, whoever reaps it (and when)."""
+    import psutil
+
+    out = []
+    for p in procs:
+        try:
+            if p.status() != psutil.STATUS_ZOMBIE:
+                out.append(p)
+        except psutil.Error:
+            pass
+    return out
 
 
 def _await_exit(record: Side, deadline: float) -> None:
@@ -648,4 +665,4 @@ def _kill_strays(channel_path: str, since: float) -> None:
             p.kill()
         except psutil.Error:
             pass
-    psutil.wait_procs(strays, timeout=1)
+    psutil.wait_procs(_living(strays), timeout=1)

@@ -231,6 +231,12 @@ def _fmt(value):
 
 
 def _fmt_args(name, args):
+    if name in ("recv_into", "recvfrom_into") and args:
+        try:  # the buffer to fill: its size matters, not the bytes it holds before
+            size = len(args[0])
+        except TypeError:
+            size = -1
+        return ["<buffer of %d bytes>" % size] + [_fmt(a) for a in args[1:]]
     if name in ("setsockopt", "getsockopt") and args:
         if not _NAMES:
             _NAMES["level"], _NAMES["sol"], _NAMES["tcp"] = _symbolic_names()
