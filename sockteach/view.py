@@ -163,10 +163,10 @@ class LessonView(JupyterMixin):
 
     def _bottom(self, width: int, height: int) -> RenderableType:
         lang = self.lang
-        keep = 3 if height < 32 else 4 if height < 50 else 6
+        compact = height < COMPACT
+        keep = 2 if compact else 4 if height < 50 else 6
         lines = [Text(line.text, style=side_color(line.side) if line.side else "bold")
                  for line in self.timeline.narration[-keep:]]
-        compact = height < COMPACT
         found = diagnoses_at(self.timeline, self.now)[:1] if compact else []
         if found:  # a short terminal: the newest diagnosis, one line, in the narration
             lines = lines[1:] + [Text("⚠ " + found[0].text, style="yellow", no_wrap=True,
@@ -174,6 +174,8 @@ class LessonView(JupyterMixin):
         narration = Panel(Group(*lines), title=msg("view.narration", lang), title_align="left",
                           border_style="dim")
         wide = width >= WIDE
+        if compact and not wide:  # a short terminal: the kernel's table in one dim line
+            return Group(narration, tcp_line(self.timeline, lang))
         tcp = Panel(tcp_table(self.timeline, lang, expand=not wide), expand=not wide,
                     title=msg("view.tcp.title", lang), title_align="left", border_style="dim")
         diagnosis = [] if compact else diagnosis_panel(self.timeline, self.now,
@@ -207,6 +209,17 @@ def diagnosis_panel(timeline: Timeline, now: float, keep: int = 2) -> list[Panel
         parts.append(Text.assemble((msg("diagnose.next", lang), "bold"), d.next_step))
     return [Panel(Group(*parts), title=msg("diagnose.title", lang), title_align="left",
                   border_style="yellow")]
+
+
+def tcp_line(timeline: Timeline, lang: str = "en") -> Text:
+    """The kernel's TCP table on one line, for short terminals."""
+    states = timeline.tcp_states
+    if not states:
+        table = tcp_table(timeline, lang)
+        return table if isinstance(table, Text) else Text("")
+    parts = [f"{state} {local}" + (f"↔{remote}" if state != "LISTEN" else "")
+             for local, remote, state in states]
+    return Text(msg("view.tcp.title", lang) + ": " + " · ".join(parts), style="dim")
 
 
 def tcp_table(timeline: Timeline, lang: str = "en", expand: bool = True) -> RenderableType:
