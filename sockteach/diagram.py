@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Iterable
 
 from rich.cells import cell_len
 
-from .events import Event
+from .events import Event, order_key
 from .i18n import msg
 from .model import Timeline
 from .narrator import side_label
@@ -143,7 +143,7 @@ def _blocked_spans(events: list[Event]) -> list[tuple[str, float, float | None, 
 def svg(events: list[Event], lang: str = "en", lesson: "Lesson | None" = None,
         title: str | None = None) -> str:
     """The run as an SVG sequence diagram (a string)."""
-    events = sorted(events, key=lambda e: e.t)
+    events = sorted(events, key=order_key)
     timeline = Timeline.from_events(events, lang, lesson, max_rows=1_000_000,
                                     max_lines=1_000_000, max_events=10_000_000)
     items = _items(timeline, timeline.diagnoses, lang)
@@ -268,7 +268,7 @@ def _draw(item: _Item) -> list[str]:
 def html(events: list[Event], lang: str = "en", lesson: "Lesson | None" = None,
          title: str | None = None) -> str:
     """A self-contained HTML page (no scripts): the diagram, the diagnoses, the narration."""
-    events = sorted(events, key=lambda e: e.t)
+    events = sorted(events, key=order_key)
     timeline = Timeline.from_events(events, lang, lesson, max_rows=1_000_000,
                                     max_lines=1_000_000, max_events=10_000_000)
     parts = ["<!DOCTYPE html>", f'<html lang="{_esc(lang)}">', "<head>", '<meta charset="utf-8">',

@@ -59,6 +59,13 @@ class Event:
 _FIELDS = tuple(f.name for f in fields(Event))
 
 
+def order_key(event: Event) -> tuple:
+    """A total order for events: by time, then (for events of the same instant, such as the
+    blocked events of one monitor tick) by side, kind and name, so a sort never depends on
+    the order events arrived in."""
+    return (event.t, event.side, event.kind, event.name or "", event.sock or 0)
+
+
 def to_dict(event: Event) -> dict[str, Any]:
     """The JSON form: fields that are None are left out, tuples become lists."""
     out: dict[str, Any] = {}

@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from .events import Event, load_jsonl
+from .events import Event, load_jsonl, order_key
 from .i18n import msg, pick
 from .model import Timeline
 
@@ -32,7 +32,7 @@ def load(path: str | Path) -> list[Event]:
     """The events of a ``--record`` file, ordered by ``t``."""
     with open(path, encoding="utf-8") as f:
         events = list(load_jsonl(f))
-    return sorted(events, key=lambda e: e.t)
+    return sorted(events, key=order_key)
 
 
 def guess_lesson(events: list[Event]) -> "tuple[Lesson | None, str | None]":

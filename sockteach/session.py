@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Callable, Iterable
 
 from . import kernel
-from .events import Event
+from .events import Event, order_key
 
 TRACER = Path(__file__).with_name("tracer.py")
 OUTPUT_BATCH = 0.05  # seconds of printed output folded into one event
@@ -349,7 +349,7 @@ class Session:
 
     def sorted_events(self) -> list[Event]:
         with self.cond:
-            return sorted(self.events, key=lambda e: e.t)
+            return sorted(self.events, key=order_key)
 
     def real_address(self, side: str) -> tuple[str, int] | None:
         """Where ``side`` listens (the real port), learnt from its trace."""
