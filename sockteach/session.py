@@ -122,6 +122,10 @@ class Session:
         self._traced_pids: set[int] = set()
         self._drained: set[int] = set()
         self._unidentified = 0  # channels accepted whose first line has not been read yet
+        # Processes start() spawned: each opens a channel, perhaps not yet accepted when it
+        # ends (a short-lived one, a loaded machine); _read_output waits for it, up to a limit.
+        self._spawned: set[int] = set()
+        self._gave_up: set[int] = set()
         self._blocked_sent: set[tuple] = set()
         self._closed = False
         self._dir = Path(tempfile.mkdtemp(prefix="sockteach-"))
@@ -190,6 +194,8 @@ class Session:
         child.delayafterclose = 0
         child.delayafterterminate = 0
         record = Side(side, script, child, child.pid, self.now(), pids={child.pid})
+        with self.cond:
+            self._spawned.add(child.pid)
         self.sides[side] = record
         self.history.append(record)
         record.reader = self._spawn(lambda: self._read_output(record), f"sockteach-out-{side}")
@@ -341,6 +347,8 @@ class Session:
         with self.cond:
             if pid in self._drained:
                 return True
+            if pid in self._spawned and pid not in self._gave_up:
+                return False  # its channel has not even been accepted yet
             return pid not in self._traced_pids and self._unidentified == 0
 
     def snapshot(self, since: int = 0) -> list[Event]:
@@ -522,7 +530,8 @@ class Session:
         try:
             self.wait_until(lambda: self.trace_done(record.pid) or self._closed, 2.0, "the trace")
         except WaitTimeout:
-            pass
+            with self.cond:
+                self._gave_up.add(record.pid)
         record.exit_code = code
         self.add(Event(self.now(), record.name, "exit", code=code, pid=record.pid))
 
