@@ -331,6 +331,13 @@ class Server:
         """Stop the server and everything it started; the narration shows it stopped."""
         self._close(msg("notebook.serve.stopped", self.lang))
 
+    def type(self, text: str = "", timeout: float = 10.0) -> "Server":
+        """Type ``text`` and Enter into the server, when it waits in ``input()`` (some
+        servers wait for Enter before they read: the lesson says so)."""
+        self.session.type("server", text, timeout)
+        self._refresh(force=True)
+        return self
+
     def interrupt(self, timeout: float = 5.0) -> "Server":
         """Press Ctrl-C in the server's terminal and wait (up to ``timeout``) until it ends."""
         from .session import SessionError
@@ -426,8 +433,14 @@ class Server:
         def listening_or_ended() -> bool:
             if record.exit_code is not None:
                 return True
-            return any(e.kind == "return" and e.name == "listen" and e.side == "server"
-                       and e.pid == record.pid for e in self.session.events)
+            mine = [e for e in self.session.events if e.side == "server" and e.pid == record.pid]
+            if any(e.kind == "return" and e.name == "listen" for e in mine):
+                return True
+            # A UDP server (lesson 7) never listens: bound, and then waiting for a datagram
+            # (or for Enter before it reads), it is ready for the learner's client.
+            bound = [i for i, e in enumerate(mine) if e.kind == "return" and e.name == "bind"]
+            return bool(bound) and any(e.kind == "call" and e.name in (
+                "recvfrom", "recvfrom_into", "input") for e in mine[bound[0]:])
 
         try:
             self.session.wait_until(listening_or_ended, timeout, "the server to listen")

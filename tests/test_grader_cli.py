@@ -84,7 +84,7 @@ def test_check_speaks_chinese(tmp_path, env):
 
 
 @pytest.mark.parametrize("args", [
-    ("check", "9", str(GOOD)),
+    ("check", "99", str(GOOD)),
     ("check", "1", "no-such-file.py"),
     ("check", "1"),  # nothing started here
     ("start", "0"),

@@ -31,6 +31,14 @@ KEY_NARRATION = {
     "02-empty-message": ["send(b'')", "b'HELLO'"],
     "03-connection-loop": ["ConnectionResetError", "b'HI'"],
     "04-address-in-use": ["98", "TIME_WAIT", "SO_REUSEADDR"],
+    "05-send-sendall": ["(1000000 bytes)", "sendall("],
+    "06-byte-stream": ["b'helloworld'", "b'world'"],
+    "07-udp": ["sendto(b''", "recvfrom("],
+    "08-timeouts": ["TimeoutError", "BlockingIOError", "111"],
+    "09-af-unix": ["bind('echo.sock')", "98", "111"],
+    "10-socket-as-file": ["8192", "makefile('rwb')", "b'THREE\\n'"],
+    "11-many-clients": ["b'HI'", "setblocking(False)"],
+    "12-connection-states": ["CLOSE_WAIT", "FIN_WAIT2", "SYN_SENT"],
 }
 
 
