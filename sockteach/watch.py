@@ -217,8 +217,11 @@ class Watch:
     def start(self) -> None:
         """Servers first (until each listens), then the others."""
         s = self.session
+        # A lesson's peer runs in the learner's folder, so relative paths (an AF_UNIX
+        # socket file such as 'echo.sock') name the same file for both sides.
+        home = next((p.script.parent for p in self.programs if p.learner), None)
         for p in self.programs:
-            rec = s.start(p.side, p.script)
+            rec = s.start(p.side, p.script, cwd=None if p.learner else home)
             if p.role != "server":
                 continue
 
