@@ -29,6 +29,45 @@ PRINT = 1.0
 LEAVE = 1.0  # for the server to react to a client that left
 STOP = 1.0  # for Ctrl-C to end the server before SIGKILL
 TIME_WAIT = 1.0
+CLOSE = 2.0  # for the server to close its end after a client left (Linux: CLOSE_WAIT ends)
+SECOND = 1.5  # for a second copy of a running server to fail (or listen)
+
+# Wording of the checks added after the mutation run (docs/mutation.md). Kept here, like the
+# later scenarios' texts, so the shared catalogues texts.*.toml stay as they are.
+TEXTS = {
+    "en": {
+        "close_wait": "but the first client's connection was never closed: after that client "
+                      "left, the server's end stayed in CLOSE_WAIT for {seconds} s (the kernel's "
+                      "table, port {port}) — the server holds a dead connection until something "
+                      "else happens. When the communication loop ends, conn.close().",
+        "restart_port": "Stopped with Ctrl-C while a client was connected, then started again "
+                        "at once{state}: it listens on port {now} now, not on port {before} as "
+                        "before — restarted, a server must come back where its clients look for "
+                        "it (bind the same port every time, not port 0).",
+        "second_copy": "It restarts at once, but a second copy started while it was still "
+                       "running listened on the same port {port} too: two live servers then "
+                       "share the port and the kernel splits the clients between them "
+                       "(SO_REUSEPORT allows that). SO_REUSEADDR allows the restart without "
+                       "allowing two live listeners: a second copy must fail with errno 98.",
+    },
+    "zh": {
+        "close_wait": "但第一个客户端的连接一直没有关闭：客户端离开之后，服务端这一端在 CLOSE_WAIT "
+                      "状态停留了 {seconds} 秒（内核连接表，端口 {port}）—— 服务端一直占着一条已经"
+                      "断开的连接。通信循环结束后，要 conn.close()。",
+        "restart_port": "有客户端连着的时候用 Ctrl-C 停掉，然后立刻重新启动{state}：它现在监听的是端口 "
+                        "{now}，而不是之前的端口 {before} —— 重启后的服务端必须回到客户端找它的那个"
+                        "端口（每次都绑定同一个端口，不要用端口 0）。",
+        "second_copy": "它可以立刻重启，但在它还在运行的时候再启动一份，第二份也在同一个端口 {port} 上"
+                       "监听成功了：两个活着的服务端共享一个端口，内核会把客户端分给它们（SO_REUSEPORT "
+                       "就允许这样）。SO_REUSEADDR 允许重启，但不允许两个活着的监听套接字：第二份"
+                       "必须以 errno 98 失败。",
+    },
+}
+
+
+def _text(ctx: "Context", key: str, **values: object) -> str:
+    table = TEXTS.get(ctx.lang) or TEXTS["en"]
+    return (table.get(key) or TEXTS["en"][key]).format(**values)
 
 
 class Stop(Exception):
@@ -250,6 +289,85 @@ def serve_next(ctx: Context, trial: Trial, addr: tuple, data: bytes) -> tuple[bo
     return False, message, shown_output(trial)
 
 
+def leave_normally(ctx: Context, trial: Trial, peer: Peer) -> float | None:
+    """The grader's client closes normally; wait for the server to react. Returns how long
+    the server's end then stayed in CLOSE_WAIT when it never closed it (Linux), else None."""
+    try:
+        peer_port = peer.sock.getsockname()[1]
+        port = peer.sock.getpeername()[1]
+    except OSError:
+        peer_port = port = None
+    t_left = trial.now()
+    peer.close()
+    trial.wait(lambda: left_reaction(trial, t_left), LEAVE)
+    if peer_port is None:
+        return None
+    return close_wait(ctx, port, peer_port)
+
+
+def close_wait(ctx: Context, port: int, peer_port: int) -> float | None:
+    """Linux: the seconds the server's end of the connection from ``peer_port`` to ``port``
+    stayed in CLOSE_WAIT when it still is after :data:`CLOSE`; None once it is closed (or
+    where the kernel's table cannot be read)."""
+    if not kernel.available():
+        return None
+    timeout = ctx.budget.cap(CLOSE)
+    deadline = time.monotonic() + timeout
+    while True:
+        if not any(row.local_port == port and row.remote_port == peer_port
+                   and row.state == "CLOSE_WAIT" for row in kernel.read_rows()):
+            return None
+        if time.monotonic() >= deadline:
+            return timeout
+        time.sleep(0.01)  # the kernel table sends no events: a short poll
+
+
+def closed_too(ctx: Context, served: tuple[bool, str, str], lingered: float | None,
+               port: int) -> tuple[bool, str, str]:
+    """A next client served, but the first one's connection left in CLOSE_WAIT: a failure."""
+    ok, message, output = served
+    if ok and lingered is not None:
+        text = _text(ctx, "close_wait", seconds=f"{lingered:g}", port=port)
+        return False, message + sep(ctx.lang) + text[:1].upper() + text[1:], output
+    return served
+
+
+def reset_then_next(ctx: Context, trial: Trial, addr: tuple) -> tuple[bool, str, str]:
+    """A client exchanges one message, then resets the connection; a new client must be
+    served: (answered right, message, output)."""
+    t0 = trial.now()
+    first, error = trial.connect(addr)
+    if error is not None:
+        trial.wait(lambda: trial.exited(), 0.3)
+        return False, ctx.text("connect.failed", addr=_addr(addr), error=error,
+                               doing=trial.doing()), shown_output(trial)
+    reply = trial.exchange(first, b"one", b"ONE", REPLY)
+    if not reply.ok:
+        message = reply_problem(ctx, trial, reply, accepted_since=t0)
+        first.close()
+        return False, message, shown_output(trial)
+    t_reset = trial.now()
+    first.reset()
+    trial.wait(lambda: left_reaction(trial, t_reset), LEAVE)
+    return serve_next(ctx, trial, addr, b"after a reset")
+
+
+def second_copy_listens(trial: Trial, port: int) -> bool:
+    """While the program runs, start a second copy of it: does it listen on ``port`` too?
+    (It should fail with errno 98; one that waits and retries does not listen either.)"""
+    try:
+        rec = trial.session.start(f"{trial.side}-copy", trial.script, cwd=trial.script.parent)
+    except Exception:
+        return False
+    try:
+        trial.wait(lambda: trial.listen_address(rec) or trial.exited(rec)
+                   or trial.input_call(rec), SECOND)
+        addr = trial.listen_address(rec)
+        return addr is not None and addr[1] == port
+    finally:
+        trial.kill(rec)
+
+
 # ---------------------------------------------------------------- exercise 1: echo server
 
 
@@ -296,9 +414,9 @@ def loop_server(ctx: Context) -> None:
     r.ok("echo", ctx.text("echo.ok", n=2))
 
     t_left = trial.now()
-    peer.close()
-    trial.wait(lambda: left_reaction(trial, t_left), LEAVE)
-    ok, message, output = serve_next(ctx, trial, addr, b"next client")
+    lingered = leave_normally(ctx, trial, peer)
+    ok, message, output = closed_too(ctx, serve_next(ctx, trial, addr, b"next client"),
+                                     lingered, addr[1])
     spins = trial.spin_count(t_left)
     if spins > SPIN_LIMIT:
         r.fail("no_spin", ctx.text("no_spin.spin", count=f"{spins:,}", limit=SPIN_LIMIT))
@@ -334,15 +452,24 @@ def restartable_server(ctx: Context) -> None:
     trial = ctx.trial("server")
     addr = start_server(ctx, trial)
     peer = connect(ctx, trial, addr, "echo")
-    reply = trial.exchange(peer, b"hello", b"HELLO", REPLY)
-    if not reply.ok:
-        r.stop("echo", reply_problem(ctx, trial, reply), shown_output(trial))
-    r.ok("echo", ctx.text("exchange.ok", sent=_b(reply.sent), got=_b(reply.got)))
-    t_left = trial.now()
-    peer.close()
-    trial.wait(lambda: left_reaction(trial, t_left), LEAVE)
-    ok, message, output = serve_next(ctx, trial, addr, b"next client")
-    record_next(ctx, "next_client", "normal", ok, message, output)
+    for data in (b"hello", b"Second line"):  # two messages: a communication loop
+        reply = trial.exchange(peer, data, data.upper(), REPLY)
+        if not reply.ok:
+            r.stop("echo", reply_problem(ctx, trial, reply), shown_output(trial))
+    r.ok("echo", ctx.text("echo.ok", n=2))
+    lingered = leave_normally(ctx, trial, peer)
+    ok, message, output = closed_too(ctx, serve_next(ctx, trial, addr, b"next client"),
+                                     lingered, addr[1])
+    if not ok:
+        record_next(ctx, "next_client", "normal", ok, message, output)
+    else:  # and after a client that leaves abruptly, as in lesson 3
+        ok2, message2, output2 = reset_then_next(ctx, trial, addr)
+        if ok2:
+            r.ok("next_client", ctx.text("next.ok", how=ctx.text("how.normal")) + sep(ctx.lang)
+                 + message + sep(ctx.lang) + ctx.text("next.ok", how=ctx.text("how.reset"))
+                 + sep(ctx.lang) + message2)
+        else:
+            record_next(ctx, "next_client", "reset", ok2, message2, output2)
 
     # The restart: a fresh run on ports of its own; stop it while a client is connected.
     trial.close()
@@ -367,6 +494,11 @@ def restartable_server(ctx: Context) -> None:
         how = trial2.doing(rec)
         r.stop("restart", ctx.text("restart.no_listen", state=state, how=how),
                shown_output(trial2, rec))
+    if again[1] != addr2[1]:
+        r.stop("restart", _text(ctx, "restart_port", state=state, now=again[1],
+                                before=addr2[1]))
+    if second_copy_listens(trial2, again[1]):
+        r.stop("restart", _text(ctx, "second_copy", port=again[1]))
     ok, message, output = serve_next(ctx, trial2, again, b"after restart")
     if ok:
         r.ok("restart", ctx.text("restart.ok", state=state) + sep(ctx.lang) + message)
@@ -438,6 +570,11 @@ def line_client(ctx: Context) -> None:
         else:
             r.stop("connects", ctx.text("connects.never", seconds=f"{START:g}",
                                         doing=trial.doing(rec)), out())
+    if line.sent_ok and line.printed_ok and not trial.exited(rec):
+        # A line that is not ASCII: the learners type Chinese too (encode('ascii') fails it).
+        trial.wait(lambda: trial.input_call(rec) or trial.exited(rec), INPUT)
+        if trial.input_call(rec) is not None:
+            line = _both(ctx, line, _type_line(ctx, trial, server, WIDE_LINE))
     if line.sent_ok:
         r.ok("sends_line", line.send_message)
     else:
@@ -504,6 +641,25 @@ class _Line:
     print_message: str
 
 
+WIDE_LINE = "你好 ping 2"  # not ASCII; and its reply differs from the echo of what was typed
+
+
+def _both(ctx: Context, first: _Line, second: _Line) -> _Line:
+    """Two typed lines judged together: the first failure of each kind, else both messages."""
+    def pick(ok1: bool, m1: str, ok2: bool, m2: str) -> tuple[bool, str]:
+        if not ok1:
+            return False, m1
+        if not ok2:
+            return False, m2
+        return True, m1 + sep(ctx.lang) + m2
+
+    sent_ok, send_message = pick(first.sent_ok, first.send_message, second.sent_ok,
+                                 second.send_message)
+    printed_ok, print_message = pick(first.printed_ok, first.print_message, second.printed_ok,
+                                     second.print_message)
+    return _Line(sent_ok, send_message, printed_ok, print_message)
+
+
 def _type_line(ctx: Context, trial: Trial, server: UpperServer, text: str) -> _Line:
     """Type ``text`` into the client; judge what reached the server and what it printed."""
     rec = trial.record
@@ -532,9 +688,11 @@ def _type_line(ctx: Context, trial: Trial, server: UpperServer, text: str) -> _L
         return _Line(sent_ok, send_message, False, ctx.text("prints.no_reply"))
     reply = got.upper()
     shown = reply.decode("utf-8", "replace").strip()
+    as_bytes = repr(reply.strip())[2:-1]  # print(data) shows b'\xe4\xbd\xa0…'
 
     def printed() -> bool:
-        return shown in trial.output(rec)[mark:]
+        text = trial.output(rec)[mark:]
+        return shown in text or as_bytes in text
 
     trial.wait(lambda: printed() or trial.exited(rec), PRINT)
     if printed():
