@@ -306,8 +306,20 @@ class Server:
     # -- what the learner uses
 
     @property
-    def address(self) -> tuple[str, int]:
-        """Where the server listens: pass it to ``connect``."""
+    def address(self) -> "tuple[str, int] | str":
+        """Where the server listens: pass it to ``connect``. For an AF_UNIX server, the path
+        of its socket file (it runs in a private folder)."""
+        import ast
+
+        for e in reversed(self.session.snapshot()):
+            if e.side == "server" and e.kind == "call" and e.name == "bind" and e.args:
+                try:
+                    where = ast.literal_eval(e.args[0])
+                except (ValueError, SyntaxError):
+                    break
+                if isinstance(where, str):
+                    return str(self.session.workdir / where)
+                break
         return (self.host, self.port)
 
     @property
