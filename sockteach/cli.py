@@ -10,7 +10,10 @@ import argparse
 import os
 import signal
 import sys
-from typing import NoReturn, Sequence
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (start-up time)
+if TYPE_CHECKING:  # annotations are strings here
+    from typing import NoReturn, Sequence
 
 from .i18n import msg, pick_lang
 
@@ -31,7 +34,31 @@ def _lang_option(p: argparse.ArgumentParser) -> None:
                    help="language: en or zh (default: $SOCKTEACH_LANG, else the locale)")
 
 
-def build_parser() -> argparse.ArgumentParser:
+class _Shallow:
+    """Stands in for the sub-parsers when only the top-level help is wanted: each command is
+    listed with its help line, and its own arguments are not built (that is most of the
+    start-up time of ``sockteach --help``)."""
+
+    def __init__(self, sub: argparse._SubParsersAction) -> None:
+        self.sub = sub
+
+    def add_parser(self, name: str, **kwargs: object) -> "_Ignored":
+        self.sub.add_parser(name, help=kwargs.get("help"), add_help=False)
+        return _Ignored()
+
+
+class _Ignored:
+    def __getattr__(self, name: str):  # add_argument, add_mutually_exclusive_group, …
+        return lambda *args, **kwargs: self
+
+
+def _top_level_help(argv: list[str]) -> bool:
+    """Whether ``argv`` asks for the top-level help only (no command named)."""
+    words = [a for a in argv if not a.startswith("-")]
+    return any(a in ("-h", "--help") for a in argv) and not words
+
+
+def build_parser(shallow: bool = False) -> argparse.ArgumentParser:
     parser = _Parser(
         prog="sockteach",
         description="Learn TCP sockets by watching real ones work. "
@@ -40,6 +67,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _lang_option(parser)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    if shallow:
+        sub = _Shallow(sub)  # type: ignore[assignment]
 
     p = sub.add_parser("list", help="the lessons, with titles (default command)")
     _lang_option(p)
@@ -99,7 +128,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (ValueError, AttributeError):  # not the main thread / no SIGTERM
         pass
     try:
-        args = build_parser().parse_args(argv)
+        args = build_parser(shallow=_top_level_help(argv)).parse_args(argv)
         lang = pick_lang(getattr(args, "lang", None))
         return _dispatch(args, lang)
     except UsageError as exc:

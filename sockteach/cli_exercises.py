@@ -11,8 +11,11 @@ import argparse
 import os
 import sys
 import time
-from pathlib import Path
-from typing import Callable
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (start-up time)
+if TYPE_CHECKING:  # annotations are strings here
+    from pathlib import Path
+    from typing import Callable
 
 COMMANDS = ("start", "check", "hint", "solution", "grade")
 FORMATS = ("table", "json", "csv", "gradescope", "junit")
@@ -150,6 +153,8 @@ def cmd_check(args: argparse.Namespace, lang: str) -> int:
         if not target.exists():
             raise _usage(t("cli.missing_default", lang, path=target, n=exercise.number))
     else:
+        from pathlib import Path
+
         target = Path(args.path)
     try:
         exercises.resolve(exercise, target)

@@ -10,8 +10,11 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from pathlib import Path
-from typing import Callable
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (start-up time)
+if TYPE_CHECKING:  # annotations are strings here
+    from pathlib import Path
+    from typing import Callable
 
 COMMANDS = ("watch", "replay")
 
@@ -117,6 +120,8 @@ def cmd_watch(args: argparse.Namespace, lang: str) -> int:
 
     if sys.platform == "win32":
         raise _usage(msg("cli.no_pty", lang))
+    from pathlib import Path
+
     scripts = []
     for s in args.scripts:
         path = Path(s)
@@ -148,6 +153,8 @@ def cmd_replay(args: argparse.Namespace, lang: str) -> int:
     for path in (args.svg, args.html):
         _writable(path, lang)
     explicit = getattr(args, "lang", None)
+    from pathlib import Path
+
     run = replay.Replay(events, explicit, fallback=lang, name=Path(args.file).name)
     console = _console()
     if args.svg or args.html:

@@ -5,11 +5,13 @@ Wording lives in the catalogs, not in code. A key missing in Chinese falls back 
 
 from __future__ import annotations
 
-import glob
 import os
 import sys
 from functools import lru_cache
-from typing import Any, Mapping
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (start-up time)
+if TYPE_CHECKING:
+    from typing import Any, Mapping
 
 LANGS = ("en", "zh")
 _CATALOGS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "messages")
@@ -47,6 +49,8 @@ def catalog(lang: str) -> dict[str, str]:
     """The flat ``key → template`` catalog of one language (dotted keys for TOML tables),
     merged from ``messages/{lang}.toml`` and every ``messages/*.{lang}.toml``."""
     flat: dict[str, str] = {}
+    import glob
+
     paths = [os.path.join(_CATALOGS, f"{lang}.toml"),
              *sorted(glob.glob(os.path.join(_CATALOGS, f"*.{lang}.toml")))]
     for path in paths:

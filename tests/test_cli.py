@@ -58,8 +58,20 @@ def test_bad_input_message_in_chinese():
 def test_help_lists_every_command():
     result = run_cli("--help")
     assert result.returncode == 0
-    for command in ("list", "lesson", "show", "run"):
+    for command in ("list", "lesson", "show", "run", "start", "check", "hint", "solution",
+                    "grade", "watch", "replay"):
         assert command in result.stdout
+    # the fast top-level help says the same as the full parser's
+    from sockteach.cli import build_parser
+
+    assert result.stdout == build_parser().format_help().replace("\r", "")
+
+
+def test_every_command_has_its_own_help():
+    for command in ("list", "lesson", "show", "run", "start", "check", "hint", "solution",
+                    "grade", "watch", "replay"):
+        result = run_cli(command, "--help")
+        assert result.returncode == 0 and f"usage: sockteach {command}" in result.stdout
 
 
 def test_show_prints_the_lessons_code():
