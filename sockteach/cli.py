@@ -24,7 +24,32 @@ class UsageError(Exception):
     """Bad input from the command line: one line, exit 2."""
 
 
+class _Formatter(argparse.HelpFormatter):
+    """argparse's formatter, sized like it would be, without importing shutil (start-up)."""
+
+    def __init__(self, prog: str, **kwargs: object) -> None:
+        if kwargs.get("width") is None:
+            kwargs["width"] = _columns() - 2
+        super().__init__(prog, **kwargs)  # type: ignore[arg-type]
+
+
+def _columns() -> int:
+    """What shutil.get_terminal_size() would say: $COLUMNS, else the terminal, else 80."""
+    try:
+        return int(os.environ["COLUMNS"])
+    except (KeyError, ValueError):
+        pass
+    try:
+        return os.get_terminal_size(sys.__stdout__.fileno()).columns or 80
+    except (AttributeError, ValueError, OSError):
+        return 80
+
+
 class _Parser(argparse.ArgumentParser):
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        kwargs.setdefault("formatter_class", _Formatter)
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+
     def error(self, message: str) -> NoReturn:
         raise UsageError(f"{message} (see '{self.prog} --help')")
 
