@@ -55,11 +55,12 @@ def catalog(lang: str) -> dict[str, str]:
              *sorted(glob.glob(os.path.join(_CATALOGS, f"*.{lang}.toml")))]
     for path in paths:
         if os.path.exists(path):
-            _flatten(load_toml(path), flat)
+            flatten(load_toml(path), flat)
     return flat
 
 
-def _flatten(data: dict, flat: dict[str, str]) -> None:
+def flatten(data: dict, flat: dict[str, str]) -> None:
+    """Put a TOML table's leaves into ``flat`` under dotted keys."""
     def walk(prefix: str, node: object) -> None:
         if isinstance(node, dict):
             for k, v in node.items():

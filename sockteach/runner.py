@@ -22,17 +22,20 @@ from .session import Session
 if TYPE_CHECKING:
     from rich.console import Console
 
+    from .model import Timeline
+
 EXIT_OK, EXIT_FAIL = 0, 1
 
 
 class Feed:
     """Moves a session's new events into a timeline (from one thread at a time)."""
 
-    def __init__(self, session: Session, lang: str, lesson: Lesson | None) -> None:
+    def __init__(self, session: Session, lang: str, lesson: Lesson | None,
+                 timeline: "Timeline | None" = None) -> None:
         from .model import Timeline
 
         self.session = session
-        self.timeline = Timeline(lang=lang, lesson=lesson)
+        self.timeline = timeline if timeline is not None else Timeline(lang=lang, lesson=lesson)
         self.seen = 0
         self.lock = threading.Lock()
 

@@ -38,6 +38,7 @@ from .events import Event, dump_jsonl
 from .i18n import msg
 from .model import Timeline
 from .narrator import narrate, side_label
+from .runner import Feed
 from .session import Session, SessionError, WaitTimeout
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -204,9 +205,8 @@ class Watch:
         self.title = title
         self.session = Session(PORTS, blocked_after=blocked_after, map_ports=map_ports)
         rows = kernel.read_rows if kernel.available() else None
-        self.timeline = Timeline(lang=lang, kernel_rows=rows)
-        self.seen = 0
-        self.lock = threading.Lock()
+        self.feed = Feed(self.session, lang, None, Timeline(lang=lang, kernel_rows=rows))
+        self.timeline = self.feed.timeline
         self.target: str | None = None
         self.buffer = ""
         self.note = ""
@@ -228,7 +228,7 @@ class Watch:
             def ready(rec=rec, side=p.side) -> bool:
                 return rec.exit_code is not None or s.input_pending(side) is not None or any(
                     e.kind in ("return", "raise") and e.name in ("listen", "bind")
-                    and e.pid == rec.pid for e in s.snapshot(self.seen))
+                    and e.pid == rec.pid for e in s.snapshot(self.feed.seen))
             try:
                 s.wait_until(ready, LISTEN_WAIT, f"{p.side} to listen")
             except WaitTimeout:
@@ -244,12 +244,7 @@ class Watch:
         return EXIT_OK if all(code == 0 for code in codes) else EXIT_FAIL
 
     def pull(self) -> list[Event]:
-        with self.lock:
-            new = self.session.snapshot(self.seen)
-            self.seen += len(new)
-            for e in new:
-                self.timeline.apply(e)
-            return new
+        return self.feed.pull()
 
     def close(self) -> None:
         self.session.close()

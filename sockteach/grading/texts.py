@@ -1,7 +1,5 @@
-"""The grader's wording: ``texts.en.toml`` and ``texts.zh.toml`` next to this file.
-
-A small loader of its own (``sockteach.i18n`` reads only ``messages/{lang}.toml``); a key
-missing in Chinese falls back to English.
+"""The grader's wording: ``texts.en.toml`` and ``texts.zh.toml`` next to this file,
+read like the message catalogs; a key missing in Chinese falls back to English.
 """
 
 from __future__ import annotations
@@ -9,7 +7,7 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
-from ..i18n import tomllib
+from ..i18n import flatten, load_toml
 
 _HERE = Path(__file__).parent
 
@@ -19,18 +17,8 @@ def catalog(lang: str) -> dict[str, str]:
     path = _HERE / f"texts.{lang}.toml"
     if not path.is_file():
         return {}
-    with path.open("rb") as f:
-        data = tomllib.load(f)
     flat: dict[str, str] = {}
-
-    def walk(prefix: str, node: object) -> None:
-        if isinstance(node, dict):
-            for k, v in node.items():
-                walk(f"{prefix}.{k}" if prefix else k, v)
-        else:
-            flat[prefix] = str(node)
-
-    walk("", data)
+    flatten(load_toml(path), flat)
     return flat
 
 
