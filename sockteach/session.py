@@ -8,6 +8,7 @@ happened. Waits are on events, each with a deadline.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import signal
@@ -37,10 +38,47 @@ class WaitTimeout(SessionError):
     """An awaited event did not come before its deadline."""
 
 
+class SideEnded(SessionError):
+    """A side ended while something was still expected of it."""
+
+    def __init__(self, side: str, code: int | None, outside: bool, what: str) -> None:
+        super().__init__(f"{side} ended (code {code}) while waiting for {what}")
+        self.side, self.code, self.outside, self.what = side, code, outside, what
+
+
+def _port_range() -> range:
+    """Ports below the kernel's ephemeral range: connect() never picks one of these as its
+    source port, so a client elsewhere cannot take a session's port between its runs."""
+    low = 32768
+    try:
+        with open("/proc/sys/net/ipv4/ip_local_port_range") as f:
+            low = int(f.read().split()[0])
+    except (OSError, ValueError, IndexError):
+        pass
+    return range(max(1024, low - 12000), max(2048, low))
+
+
+_PORTS = _port_range()
+_port_lock = threading.Lock()
+_port_next = [int.from_bytes(os.urandom(2), "big") % len(_PORTS)]
+
+
 def free_port(host: str = "127.0.0.1") -> int:
-    """A port the kernel says is free on loopback now (not listening, not in TIME_WAIT)."""
+    """A loopback port free now (nothing bound to it, not in TIME_WAIT), from below the
+    ephemeral range, and handed out once in this process before the range comes round again
+    (about 12 000 ports): sessions grading at the same time never share one."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    with socket.socket(family, socket.SOCK_STREAM) as s:
+    with _port_lock:
+        for _ in range(len(_PORTS)):
+            port = _PORTS[_port_next[0]]
+            _port_next[0] = (_port_next[0] + 1) % len(_PORTS)
+            with socket.socket(family, socket.SOCK_STREAM) as s:
+                try:
+                    s.bind((host, port))
+                except OSError:
+                    continue
+                return port
+    with socket.socket(family, socket.SOCK_STREAM) as s:  # every one taken: the kernel's pick
         s.bind((host, 0))
         return s.getsockname()[1]
 
@@ -82,6 +120,77 @@ class Side:
     output_chars: int = 0
     pids: set[int] = field(default_factory=set)
     wall_started: float = field(default_factory=time.time)
+    forced: bool = False  # it did not end on SIGTERM within its grace: SIGKILL ended it
+    signalled: bool = False  # the session itself interrupted, killed or stopped it
+
+    def exit_event(self, t: float, code: int) -> Event:
+        """The exit event; ``text="outside"`` when a signal the session did not send ended it."""
+        outside = code < 0 and not self.signalled
+        return Event(t, self.name, "exit", code=code, pid=self.pid,
+                     text="outside" if outside else None)
+
+    def ended(self, what: str) -> "SideEnded":
+        code = self.exit_code
+        return SideEnded(self.name, code, code is not None and code < 0 and not self.signalled,
+                         what)
+
+
+_LIVE: "set[Session]" = set()  # sessions not yet closed
+_SCRATCH: set[Path] = set()  # temporary folders not yet removed
+
+
+def scratch_dir(prefix: str) -> Path:
+    """A new private temporary folder, known to :func:`cleanup` before it exists."""
+    base = Path(tempfile.gettempdir())
+    while True:
+        path = base / f"{prefix}{os.urandom(5).hex()}"
+        _SCRATCH.add(path)
+        try:
+            path.mkdir(mode=0o700)
+            return path
+        except FileExistsError:
+            _SCRATCH.discard(path)
+
+
+def remove_scratch(path: Path) -> None:
+    shutil.rmtree(path, ignore_errors=True)
+    _SCRATCH.discard(path)
+
+
+@contextlib.contextmanager
+def signals_held():
+    """Ctrl-C and SIGTERM wait until the block is done, then act as usual (main thread only;
+    elsewhere the block runs as is). Around a fork, so that neither the parent's at-fork hooks
+    nor the child before exec() are interrupted half-way; around closing a live view."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    held: list[int] = []
+    previous = {sig: signal.signal(sig, lambda signum, frame: held.append(signum))
+                for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+        if held:
+            handler = previous[held[0]]
+            if callable(handler):
+                handler(held[0], None)
+            elif handler == signal.SIG_DFL:
+                os.kill(os.getpid(), held[0])
+
+
+def cleanup() -> None:
+    """Close every session still open and remove every scratch folder: the last line of
+    defence when Ctrl-C or SIGTERM cut a command short at any moment (the CLI calls it)."""
+    for session in list(_LIVE):
+        try:
+            session.close()
+        except Exception:
+            pass
+    for path in list(_SCRATCH):
+        remove_scratch(path)
 
 
 class Session:
@@ -128,13 +237,15 @@ class Session:
         self._gave_up: set[int] = set()
         self._blocked_sent: set[tuple] = set()
         self._closed = False
-        self._dir = Path(tempfile.mkdtemp(prefix="sockteach-"))
+        self._threads: list[threading.Thread] = []
+        self._connections: list[socket.socket] = []
+        self._listener: socket.socket | None = None
+        _LIVE.add(self)  # from here on, cleanup() can end it (Ctrl-C at any moment)
+        self._dir = scratch_dir("sockteach-")
         self.channel_path = str(self._dir / "trace.sock")
         self._listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         self._listener.bind(self.channel_path)
         self._listener.listen(64)
-        self._threads: list[threading.Thread] = []
-        self._connections: list[socket.socket] = []
         self._tcp_last: tuple | None = None
         self._poll_tcp = poll_tcp
         self._spawn(self._accept_loop, "sockteach-channel")
@@ -154,6 +265,14 @@ class Session:
         for nominal, real in self.port_map.items():
             self.all_real_ports[real] = nominal
         return self.port_map
+
+    @property
+    def tmpdir(self) -> Path:
+        """The programs' temporary folder (their ``TMPDIR``), removed by :meth:`close`: what
+        they write through ``tempfile`` does not outlive the session."""
+        path = self._dir / "tmp"
+        path.mkdir(exist_ok=True)
+        return path
 
     @property
     def workdir(self) -> Path:
@@ -185,19 +304,23 @@ class Session:
             rel = os.path.relpath(script, workdir)
         except ValueError:
             rel = str(script)
-        child = pexpect.spawn(
-            sys.executable, [str(TRACER), rel, *args], cwd=str(workdir), env=env,
-            encoding="utf-8", codec_errors="replace", echo=True, dimensions=(50, 200),
-            preexec_fn=_child_setup(self.limits),
-        )
+        with signals_held():
+            child = pexpect.spawn(
+                sys.executable, [str(TRACER), rel, *args], cwd=str(workdir), env=env,
+                encoding="utf-8", codec_errors="replace", echo=True, dimensions=(50, 200),
+                preexec_fn=_child_setup(self.limits),
+            )
+            record = Side(side, script, child, child.pid, self.now(), pids={child.pid})
+            with self.cond:
+                self._spawned.add(child.pid)
+            self.sides[side] = record
+            self.history.append(record)  # known before a held Ctrl-C acts: close() ends it
         child.delaybeforesend = None
         child.delayafterclose = 0
         child.delayafterterminate = 0
-        record = Side(side, script, child, child.pid, self.now(), pids={child.pid})
-        with self.cond:
-            self._spawned.add(child.pid)
-        self.sides[side] = record
-        self.history.append(record)
+        # pexpect does not pass these on: closing a pty would sleep 0.1 s per side
+        child.ptyproc.delayafterclose = 0
+        child.ptyproc.delayafterterminate = 0
         record.reader = self._spawn(lambda: self._read_output(record), f"sockteach-out-{side}")
         return record
 
@@ -209,18 +332,19 @@ class Session:
         script = Path(script)
         if not script.is_file():
             raise SessionError(f"no such file: {script}")
-        child = subprocess.Popen(
-            [sys.executable, str(TRACER), script.name], cwd=str(script.parent),
-            env=self._env(side, terminal=True), preexec_fn=_child_setup(self.limits),
-        )
-        record = Side(side, script, child, child.pid, self.now(), pids={child.pid})
-        self.sides[side] = record
-        self.history.append(record)
+        with signals_held():
+            child = subprocess.Popen(
+                [sys.executable, str(TRACER), script.name], cwd=str(script.parent),
+                env=self._env(side, terminal=True), preexec_fn=_child_setup(self.limits),
+            )
+            record = Side(side, script, child, child.pid, self.now(), pids={child.pid})
+            self.sides[side] = record
+            self.history.append(record)
 
         def watch() -> None:
             code = child.wait()
             record.exit_code = code
-            self.add(Event(self.now(), side, "exit", code=code, pid=child.pid))
+            self.add(record.exit_event(self.now(), code))
 
         record.reader = self._spawn(watch, f"sockteach-wait-{side}")
         return record
@@ -229,6 +353,8 @@ class Session:
         env = {k: v for k, v in os.environ.items()
                if not k.startswith(("SOCKTEACH_", "PYTHONSTARTUP", "PYTHONINSPECT"))}
         env.update(PYTHONUNBUFFERED="1", PYTHONIOENCODING="utf-8", PYTHONDONTWRITEBYTECODE="1")
+        tmp = str(self.tmpdir)
+        env.update(TMPDIR=tmp, TEMP=tmp, TMP=tmp)
         if not terminal:
             env.update(NO_COLOR="1", TERM="dumb")
         env.update(
@@ -256,7 +382,7 @@ class Session:
 
         found = self.wait_until(waiting, timeout, f"{side} to ask for input")
         if not isinstance(found, Event):
-            raise SessionError(f"{side} ended (code {record.exit_code}) instead of asking for input")
+            raise record.ended("input()")
         return found
 
     def input_pending(self, side: str) -> Event | None:
@@ -284,13 +410,16 @@ class Session:
 
     def interrupt(self, side: str) -> None:
         """Ctrl-C in the side's terminal."""
-        self._side(side).child.sendintr()
+        record = self._side(side)
+        record.signalled = True
+        record.child.sendintr()
 
     def eof(self, side: str) -> None:
         self._side(side).child.sendeof()
 
     def kill(self, side: str, sig: int = signal.SIGKILL) -> None:
         record = self._side(side)
+        record.signalled = True
         try:
             os.kill(record.pid, sig)
         except ProcessLookupError:
@@ -369,14 +498,49 @@ class Session:
                     return host.strip().strip("'\""), int(port)
         return None
 
+    def sweep(self, record: Side | None = None, timeout: float = 5.0) -> int:
+        """SIGKILL, again and again until none is left, the processes of ``record`` (its group
+        and descendants) — or, without ``record``, of every side — and every process that
+        carries this session's trace channel in its environment (a ``setsid`` or a double
+        fork escapes the group and the parent, not the environment; a fork bomb keeps making
+        new ones until every one of them is dead). Returns how many were killed."""
+        deadline = time.monotonic() + timeout
+        side = record.name if record is not None else None
+        me = os.getpid()
+        killed: set[int] = set()
+
+        def kill(pid: int) -> None:  # at once: a process with SIGKILL pending cannot fork
+            if pid != me and _alive(pid):
+                try:
+                    os.kill(pid, signal.SIGKILL)
+                except OSError:
+                    return
+                killed.add(pid)
+                found.add(pid)
+
+        # Done after a pass that finds nothing alive: whatever was forked during an earlier
+        # pass, by a process found (and killed) in it, is found by the next one.
+        while True:
+            found: set[int] = set()
+            for rec in [record] if record is not None else self.history:
+                if rec.exit_code is None:  # not reaped yet: its pid is still its own
+                    _killpg(rec.pid, signal.SIGKILL)
+                    kill(rec.pid)
+                    for pid in descendants(rec.pid):
+                        kill(pid)
+            _marked(self.channel_path, side, kill)
+            if not found or time.monotonic() > deadline:
+                return len(killed)
+
     def close(self) -> None:
-        """End every process, close the channel, remove the temporary files. Idempotent."""
-        if self._closed:
+        """End every process, close the channel, remove the temporary files. Idempotent; a
+        call cut short (Ctrl-C during it) is finished by the next one, e.g. :func:`cleanup`."""
+        if self not in _LIVE:
             return
         self._closed = True
         for record in self.history:
             _terminate_tree(record, 0.5)
-        _kill_strays(self.channel_path, self.wall_t0)
+        self.sweep()
         for record in self.history:
             if record.reader is not None:
                 record.reader.join(timeout=3)
@@ -385,14 +549,18 @@ class Session:
             except Exception:
                 pass
         for sock in [self._listener, *self._connections]:
+            if sock is None:
+                continue
             try:  # shutdown wakes a thread blocked in accept() or recv() on it
                 sock.shutdown(socket.SHUT_RDWR)
             except OSError:
                 pass
             sock.close()
         for t in self._threads:
-            t.join(timeout=2)
-        shutil.rmtree(self._dir, ignore_errors=True)
+            if t is not threading.current_thread():
+                t.join(timeout=2)
+        remove_scratch(self._dir)
+        _LIVE.discard(self)
 
     def __enter__(self) -> "Session":
         return self
@@ -533,7 +701,7 @@ class Session:
             with self.cond:
                 self._gave_up.add(record.pid)
         record.exit_code = code
-        self.add(Event(self.now(), record.name, "exit", code=code, pid=record.pid))
+        self.add(record.exit_event(self.now(), code))
 
     def _monitor_loop(self) -> None:
         while not self._closed:
@@ -609,6 +777,7 @@ def _terminate_tree(record: Side, grace: float) -> None:
     leader = procs.pop(record.pid, None)
     if leader is None and not procs:
         return
+    record.signalled = True
     _killpg(record.pid, signal.SIGTERM)
     for p in ([leader] if leader else []) + list(procs.values()):
         try:
@@ -619,6 +788,8 @@ def _terminate_tree(record: Side, grace: float) -> None:
     _gone, alive = psutil.wait_procs(_living(procs.values()), timeout=grace)
     if leader is not None:
         _await_exit(record, deadline)
+        if record.exit_code is None:
+            record.forced = True
     for p in alive + ([leader] if leader is not None and record.exit_code is None else []):
         try:
             p.kill()
@@ -652,26 +823,77 @@ def _await_exit(record: Side, deadline: float) -> None:
         record.reader.join(timeout=0.02)
 
 
-def _kill_strays(channel_path: str, since: float) -> None:
-    """Kill every process that still carries this session's trace channel in its environment
-    (a double fork or ``setsid`` escapes the process group, not the environment)."""
+def descendants(pid: int) -> set[int]:
+    """Every process below ``pid`` (Linux: /proc/PID/task/TID/children; else psutil)."""
+    if os.path.exists(f"/proc/{os.getpid()}/task/{threading.get_native_id()}/children"):
+        found: set[int] = set()
+        stack = [pid]
+        while stack:
+            p = stack.pop()
+            try:
+                tasks = os.listdir(f"/proc/{p}/task")
+            except OSError:
+                continue
+            for tid in tasks:
+                try:
+                    with open(f"/proc/{p}/task/{tid}/children") as f:
+                        kids = f.read().split()
+                except OSError:
+                    continue
+                for k in kids:
+                    if int(k) not in found:
+                        found.add(int(k))
+                        stack.append(int(k))
+        return found
+    try:
+        import psutil
+
+        return {c.pid for c in psutil.Process(pid).children(recursive=True)}
+    except Exception:
+        return set()
+
+
+def _alive(pid: int) -> bool:
+    """Whether ``pid`` runs (a zombie is dead already, whoever reaps it and when)."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            return f.read().rsplit(b")", 1)[1].split()[0] not in (b"Z", b"X")
+    except OSError:
+        if os.path.isdir("/proc/self"):
+            return False
+    try:
+        import psutil
+
+        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+    except Exception:
+        return False
+
+
+def _marked(channel_path: str, side: str | None, act: Callable[[int], None]) -> None:
+    """Call ``act(pid)`` for every process whose environment holds
+    ``SOCKTEACH_TRACE=channel_path`` (and, given ``side``, ``SOCKTEACH_SIDE=side``): every
+    process a session's program started, however it forked — as soon as it is found."""
+    trace = f"SOCKTEACH_TRACE={channel_path}".encode()
+    who = f"SOCKTEACH_SIDE={side}".encode() if side is not None else None
+    if os.path.isdir("/proc/self"):
+        for name in os.listdir("/proc"):
+            if not name.isdigit():
+                continue
+            try:
+                with open(f"/proc/{name}/environ", "rb") as f:
+                    env = f.read().split(b"\0")
+            except OSError:
+                continue
+            if trace in env and (who is None or who in env):
+                act(int(name))
+        return
     import psutil
 
-    me = os.getpid()
-    strays = []
-    for p in psutil.process_iter(["pid", "create_time", "uids"]):
+    for p in psutil.process_iter():
         try:
-            if p.pid == me or (p.info["create_time"] or 0) < since - 1:
-                continue
-            if p.info["uids"] is not None and p.info["uids"].real != os.getuid():
-                continue
-            if p.environ().get("SOCKTEACH_TRACE") == channel_path:
-                strays.append(p)
+            env = p.environ()
         except psutil.Error:
             continue
-    for p in strays:
-        try:
-            p.kill()
-        except psutil.Error:
-            pass
-    psutil.wait_procs(_living(strays), timeout=1)
+        if env.get("SOCKTEACH_TRACE") == channel_path and (
+                side is None or env.get("SOCKTEACH_SIDE") == side):
+            act(p.pid)

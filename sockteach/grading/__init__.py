@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import tempfile
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -20,6 +19,7 @@ from typing import Callable, Iterable
 from .. import exercises
 from ..exercises import Exercise, NoSubmission
 from ..i18n import pick, pick_lang
+from ..session import remove_scratch, scratch_dir
 from .checks import SCENARIOS, Context, Recorder, Stop
 from .result import CheckResult, Result
 from .texts import t
@@ -78,7 +78,7 @@ def grade_one(exercise: Exercise, path: str | os.PathLike, lang: str = "en", *,
         return _result(exercise, lang, label, {}, None, started, missing=str(exc))
     run_budget = Budget(budget, cancel)
     rec = Recorder(exercise, lang, run_budget)
-    workdir = Path(tempfile.mkdtemp(prefix="sockteach-grade-"))
+    workdir = scratch_dir("sockteach-grade-")
     ctx = Context(exercise, workdir / exercise.file, lang, run_budget, rec)
     error = None
     try:
@@ -94,7 +94,7 @@ def grade_one(exercise: Exercise, path: str | os.PathLike, lang: str = "en", *,
                 trial.close()
             except Exception:
                 pass
-        shutil.rmtree(workdir, ignore_errors=True)
+        remove_scratch(workdir)
     result = _result(exercise, lang, label, rec.verdicts, rec.stopped_at, started,
                      error=error, title=title)
     if not result.passed:

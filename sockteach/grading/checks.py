@@ -312,14 +312,10 @@ def close_wait(ctx: Context, port: int, peer_port: int) -> float | None:
     if not kernel.available():
         return None
     timeout = ctx.budget.cap(CLOSE)
-    deadline = time.monotonic() + timeout
-    while True:
-        if not any(row.local_port == port and row.remote_port == peer_port
-                   and row.state == "CLOSE_WAIT" for row in kernel.read_rows()):
-            return None
-        if time.monotonic() >= deadline:
-            return timeout
-        time.sleep(0.01)  # the kernel table sends no events: a short poll
+    closed = ctx.budget.poll(lambda: not any(
+        row.local_port == port and row.remote_port == peer_port and row.state == "CLOSE_WAIT"
+        for row in kernel.read_rows()), timeout)
+    return None if closed or ctx.budget.cancelled.is_set() else timeout
 
 
 def closed_too(ctx: Context, served: tuple[bool, str, str], lingered: float | None,
@@ -484,7 +480,7 @@ def restartable_server(ctx: Context) -> None:
         r.stop("restart", reply_problem(ctx, trial2, reply), shown_output(trial2))
     trial2.stop_side(interrupt=True, grace=STOP)
     client.close()  # the server closed first: its port is now in TIME_WAIT
-    in_time_wait = _wait_time_wait(addr2[1], TIME_WAIT)
+    in_time_wait = _wait_time_wait(ctx, addr2[1], TIME_WAIT)
     rec = trial2.start()
     trial2.wait(lambda: trial2.listen_address(rec) or trial2.exited(rec)
                 or trial2.input_call(rec), START)
@@ -507,18 +503,13 @@ def restartable_server(ctx: Context) -> None:
                output)
 
 
-def _wait_time_wait(port: int, timeout: float) -> bool:
+def _wait_time_wait(ctx: Context, port: int, timeout: float) -> bool:
     """Linux: poll the kernel's table until the port shows TIME_WAIT (True), or give up."""
     if not kernel.available():
         return False
-    deadline = time.monotonic() + timeout
-    while True:
-        rows = kernel.read_rows()
-        if any(row.local_port == port and row.state == "TIME_WAIT" for row in rows):
-            return True
-        if time.monotonic() >= deadline:
-            return False
-        time.sleep(0.01)  # the kernel table sends no events: a short poll
+    return bool(ctx.budget.poll(lambda: any(
+        row.local_port == port and row.state == "TIME_WAIT" for row in kernel.read_rows()),
+        timeout))
 
 
 # ---------------------------------------------------------------- exercise 2: line client

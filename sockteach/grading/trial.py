@@ -1,9 +1,9 @@
 """One run of a submission: a :class:`Session`, a watchdog, the grader's peers, and facts.
 
 A :class:`Trial` starts the learner's program under the tracer (a real process in a pty, with
-rlimits), keeps a watchdog on it (a flood of output, other processes), and answers questions
-from the event stream: where does it listen, what is it waiting in, did it spin, did it crash
-and with what error. Every wait has a deadline, capped by the whole run's :class:`Budget`.
+rlimits), keeps a watchdog on it (a flood of output, other processes, connections beyond
+loopback), and answers questions from the event stream: where does it listen, what is it
+waiting in, did it spin, did it crash and with what error. Every wait has a deadline, capped by the whole run's :class:`Budget`.
 """
 
 from __future__ import annotations
@@ -22,12 +22,17 @@ from pathlib import Path
 from typing import Callable
 
 from ..events import Event
-from ..session import Session, Side, WaitTimeout
+from ..session import Session, Side, WaitTimeout, descendants
 from .texts import sep, t
 
 # Nominal ports mapped to ports the grader owns (the exercises say 8081; learners try others).
 NOMINAL_PORTS = (8081, 8080, 8000, 8082, 8888, 9000, 9090, 9999, 5000, 12345)
 FLOOD_CHARS = 1_000_000  # printed characters before the grader stops the program
+MEMORY_LIMIT = 1 << 30  # bytes of address space (RLIMIT_AS)
+FILE_LIMIT = 16 << 20  # bytes in one file (RLIMIT_FSIZE)
+CPU_LIMIT = 10  # seconds of CPU time (RLIMIT_CPU; SIGKILL 2 s later)
+FORK_BOMB = 10  # more processes than this at once: a fork bomb, not a stray fork
+NET_PERIOD = 0.2  # how often the watchdog looks for connections to other machines
 SPIN_LIMIT = 3  # b'' from recv more often than this on one connection: the server spins
 WATCH_PERIOD = 0.05
 RECV_NAMES = ("recv", "recv_into", "recvfrom", "recvfrom_into")
@@ -40,15 +45,16 @@ import ctypes  # noqa: E402,F401
 def rlimits() -> dict[int, tuple[int, int]]:
     """CPU time, memory, file size and process-count limits for a submission."""
     limits = {
-        resource.RLIMIT_CPU: (10, 12),
-        resource.RLIMIT_AS: (1 << 30, 1 << 30),
-        resource.RLIMIT_FSIZE: (16 << 20, 16 << 20),
+        resource.RLIMIT_CPU: (CPU_LIMIT, CPU_LIMIT + 2),
+        resource.RLIMIT_AS: (MEMORY_LIMIT, MEMORY_LIMIT),
+        resource.RLIMIT_FSIZE: (FILE_LIMIT, FILE_LIMIT),
         resource.RLIMIT_CORE: (0, 0),
     }
     nproc = getattr(resource, "RLIMIT_NPROC", None)
     if nproc is not None:
         # It counts every process and thread of the user, so leave room above what runs now.
-        # Not enforced for root: the watchdog counts processes too.
+        # The kernel does not enforce it for root (uid 0, whatever the capabilities): there
+        # only the watchdog (it stops a program that starts any process) holds a fork bomb.
         limits[nproc] = (_user_tasks() + 128,) * 2
     return limits
 
@@ -84,6 +90,17 @@ class Budget:
     @property
     def expired(self) -> bool:
         return self.left() <= 0
+
+    def poll(self, predicate: Callable[[], object], seconds: float) -> object:
+        """Poll ``predicate`` (for what sends no events: the kernel's TCP table) until it is
+        true, ``seconds`` pass (capped by the budget), or the run is cancelled; returns its
+        last value."""
+        deadline = time.monotonic() + self.cap(seconds)
+        while True:
+            value = predicate()
+            if value or time.monotonic() >= deadline or self.cancelled.is_set():
+                return value
+            time.sleep(0.01)  # a short poll, not a synchronisation
 
 
 @dataclass
@@ -251,6 +268,7 @@ class Trial:
                 pass
             if self.wait(lambda: rec.exit_code is not None, grace):
                 return
+            rec.forced = True
         self.kill(rec)
         deadline = time.monotonic() + 3
         with self.session.cond:
@@ -258,30 +276,12 @@ class Trial:
                 self.session.cond.wait(0.05)
 
     def kill(self, rec: Side | None = None) -> None:
-        """SIGKILL the side's process group and every process it started."""
+        """SIGKILL the side's process group and every process it started, until none is left
+        (see :meth:`Session.sweep`: a setsid, a double fork, a fork bomb)."""
         rec = rec or self.record
         if rec is None:
             return
-        import psutil
-
-        procs = []
-        for pid in set(rec.pids) | {rec.pid}:
-            try:
-                p = psutil.Process(pid)
-                procs.append(p)
-                procs.extend(p.children(recursive=True))
-            except psutil.Error:
-                pass
-        try:
-            if os.getpgid(rec.pid) == rec.pid:
-                os.killpg(rec.pid, signal.SIGKILL)
-        except (ProcessLookupError, PermissionError):
-            pass
-        for p in procs:
-            try:
-                p.kill()
-            except psutil.Error:
-                pass
+        self.session.sweep(rec, timeout=3.0)
 
     def on_close(self, fn: Callable[[], None]) -> None:
         self._closers.append(fn)
@@ -308,10 +308,12 @@ class Trial:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def police(self) -> str | None:
-        """Check the running side now: a flood of output, or other processes. Stops it and
-        returns the problem (also kept in ``violation``); the watchdog calls this every
-        ``WATCH_PERIOD``, and the checks call it before a verdict."""
+    def police(self, network: bool = True) -> str | None:
+        """Check the running side now: a flood of output, other processes, or (with
+        ``network``) a connection to another machine made around the tracer (``_socket``).
+        Stops it and returns the problem (also kept in ``violation``); the watchdog calls this
+        every ``WATCH_PERIOD`` (looking at connections every ``NET_PERIOD``), and the checks
+        call it before a verdict."""
         rec = self.record
         if self.violation is not None:
             return self.violation
@@ -322,8 +324,14 @@ class Trial:
             problem, kind = t("doing.flood", self.lang, limit=f"{FLOOD_CHARS:,}"), "flood"
         else:
             others = (set(rec.pids) | descendants(rec.pid)) - {rec.pid}
-            if others:
+            if len(others) > FORK_BOMB:
+                problem, kind = t("doing.fork_bomb", self.lang, count=FORK_BOMB), "fork"
+            elif others:
                 problem, kind = t("doing.fork", self.lang, count=len(others)), "fork"
+            elif network:
+                far = outside_connection(rec.pid)
+                if far:
+                    problem, kind = t("doing.network", self.lang, addr=far), "network"
         if problem:
             with self.session.cond:
                 if self.violation is None:
@@ -334,9 +342,12 @@ class Trial:
         return problem
 
     def _watchdog(self) -> None:
+        every = max(1, round(NET_PERIOD / WATCH_PERIOD))
+        tick = 0
         while not self._stop.wait(WATCH_PERIOD):
+            tick += 1
             try:
-                self.police()
+                self.police(network=tick % every == 0)
             except Exception:
                 pass
 
@@ -471,6 +482,18 @@ class Trial:
         except Exception:
             return None
 
+    def rss(self, rec: Side | None = None) -> int | None:
+        """The bytes of memory the running program holds now."""
+        rec = rec or self.record
+        if rec is None or rec.exit_code is not None:
+            return None
+        try:
+            import psutil
+
+            return psutil.Process(rec.pid).memory_info().rss
+        except Exception:
+            return None
+
     # ----- what is it doing? ------------------------------------------------------------
 
     def doing(self, rec: Side | None = None, since: float = 0.0) -> str:
@@ -503,7 +526,11 @@ class Trial:
         got = self._received_without_reply(rec, since)
         cpu = self.cpu_seconds(rec)
         alive = time.monotonic() - (self.session.t0 + rec.started)
-        if cpu is not None and cpu > 0.5 and cpu > 0.3 * alive:
+        rss = self.rss(rec)
+        if rss is not None and rss > MEMORY_LIMIT // 4:
+            text = t("doing.memory_growing", lang, size=f"{rss >> 20:,} MiB",
+                     limit=_size(MEMORY_LIMIT))
+        elif cpu is not None and cpu > 0.5 and cpu > 0.3 * alive:
             text = t("doing.busy", lang, cpu=cpu)
         else:
             text = t("doing.idle", lang)
@@ -534,44 +561,55 @@ class Trial:
             sig = -code
             if sig == getattr(signal, "SIGXCPU", -1):
                 return t("doing.cpu_limit", lang)
+            if sig == getattr(signal, "SIGXFSZ", -1):
+                return t("doing.file_killed", lang, limit=_size(FILE_LIMIT))
+            if sig == signal.SIGKILL and rec.forced:
+                return t("doing.term_ignored", lang)
             try:
                 name = signal.Signals(sig).name
             except ValueError:
                 name = str(sig)
             return t("doing.killed", lang, sig=name)
         if error and code != 0:
+            if error.startswith("MemoryError"):
+                return t("doing.memory", lang, limit=_size(MEMORY_LIMIT), error=error)
+            if "[Errno 27]" in error:  # EFBIG: the file-size limit
+                return t("doing.file_size", lang, limit=_size(FILE_LIMIT), error=error)
             return t("doing.crashed", lang, code=code, error=error)
         return t("doing.exited", lang, code=code)
 
 
-def descendants(pid: int) -> set[int]:
-    """Every process below ``pid`` (Linux: /proc/PID/task/TID/children; else psutil)."""
-    if os.path.exists(f"/proc/{os.getpid()}/task/{threading.get_native_id()}/children"):
-        found: set[int] = set()
-        stack = [pid]
-        while stack:
-            p = stack.pop()
-            try:
-                tasks = os.listdir(f"/proc/{p}/task")
-            except OSError:
-                continue
-            for tid in tasks:
-                try:
-                    with open(f"/proc/{p}/task/{tid}/children") as f:
-                        kids = f.read().split()
-                except OSError:
-                    continue
-                for k in kids:
-                    if int(k) not in found:
-                        found.add(int(k))
-                        stack.append(int(k))
-        return found
+def _size(n: int) -> str:
+    """1073741824 → "1 GiB", 16777216 → "16 MiB"."""
+    for unit, size in (("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10)):
+        if n >= size and n % size == 0:
+            return f"{n // size} {unit}"
+    return f"{n:,} bytes"
+
+
+def _loopback_ip(ip: str) -> bool:
+    ip = ip.lower()
+    if ip.startswith("::ffff:"):
+        ip = ip[7:]
+    return ip.startswith("127.") or ip in ("::1", "0:0:0:0:0:0:0:1")
+
+
+def outside_connection(pid: int) -> str | None:
+    """A connection of process ``pid`` to (or toward) an address that is not loopback, as
+    "host:port" — made around the tracer's loopback rule, e.g. with ``_socket``."""
     try:
         import psutil
 
-        return {c.pid for c in psutil.Process(pid).children(recursive=True)}
+        proc = psutil.Process(pid)
+        conns = (proc.net_connections(kind="inet") if hasattr(proc, "net_connections")
+                 else proc.connections(kind="inet"))
     except Exception:
-        return set()
+        return None
+    for c in conns:
+        if c.raddr and not _loopback_ip(c.raddr.ip):
+            host = f"[{c.raddr.ip}]" if ":" in c.raddr.ip else c.raddr.ip
+            return f"{host}:{c.raddr.port}"
+    return None
 
 
 def _call_text(call: Event) -> str:
@@ -632,6 +670,7 @@ class UpperServer:
         self.listener.setblocking(False)
         self.selector = selectors.DefaultSelector()
         self.selector.register(self.listener, selectors.EVENT_READ)
+        self.closed = False
         self.log: list[tuple[float, str, bytes]] = []
         self._lock = threading.Lock()
         self._stop = threading.Event()

@@ -3,17 +3,17 @@ closes first when the client says ``bye``.
 
 Judged by behaviour: the grader half-closes (``shutdown(SHUT_WR)``: a FIN) and waits for the
 server's FIN — the end of the stream on its own socket. On Linux the kernel's table, read for
-the server's real port, says which state each end is in, for the messages.
+the server's real port, says which state each end is in, for the messages. Before the next
+client, one client leaves abruptly (a reset): the server must survive it.
 """
 
 from __future__ import annotations
 
 import socket
-import time
 
 from ... import kernel
-from ..checks import (LEAVE, REPLY, Context, connect, reply_problem, serve_next, shown_output,
-                      start_server)
+from ..checks import (LEAVE, REPLY, Context, connect, reply_problem, reset_then_next, serve_next,
+                      shown_output, start_server)
 from ..texts import sep
 from ..trial import Peer
 
@@ -68,19 +68,17 @@ def row(server_port: int, peer_port: int, *, server_side: bool) -> kernel.Row | 
     return None
 
 
-def wait_state(server_port: int, peer_port: int, state: str, server_side: bool,
+def wait_state(ctx: Context, server_port: int, peer_port: int, state: str, server_side: bool,
                timeout: float) -> bool:
     """Linux: poll the kernel's table (it sends no events) until the row shows ``state``."""
     if not kernel.available():
         return False
-    deadline = time.monotonic() + timeout
-    while True:
+
+    def shows() -> bool:
         found = row(server_port, peer_port, server_side=server_side)
-        if found is not None and found.state == state:
-            return True
-        if time.monotonic() >= deadline:
-            return False
-        time.sleep(0.01)  # a short poll of /proc, not a synchronisation
+        return found is not None and found.state == state
+
+    return bool(ctx.budget.poll(shows, timeout))
 
 
 def local_port(peer: Peer) -> int:
@@ -128,7 +126,7 @@ def run(ctx: Context) -> None:
     if end == "eof" and not got:
         a.close()
         state = ""
-        if wait_state(port, a_port, "TIME_WAIT", server_side=False, timeout=0.5):
+        if wait_state(ctx, port, a_port, "TIME_WAIT", server_side=False, timeout=0.5):
             state = say(ctx, "closed_state")
         r.ok("closes_after_client", say(ctx, "closed_ok", state=state))
     elif got:
@@ -152,8 +150,13 @@ def run(ctx: Context) -> None:
         r.fail("closes_after_client", say(ctx, "not_closed", saw=saw, seconds=f"{LEAVE:g}",
                                           state=state, doing=doing), shown_output(trial))
 
-    # The next client, once the server is back in accept() (or has ended).
+    # The next client, once the server is back in accept() (or has ended); first a client that
+    # leaves abruptly (a reset: the server's recv() raises ConnectionResetError).
     trial.wait(lambda: settled(trial, t_fin), LEAVE)
+    ok, reset_message, output = reset_then_next(ctx, trial, addr)
+    reset_head = ctx.text("next.ok" if ok else "next.failed", how=ctx.text("how.reset"))
+    if not ok:
+        r.stop("next_client", reset_head + sep(ctx.lang) + reset_message, output)
     t0 = trial.now()
     b, error = trial.connect(addr)
     if error is not None:
@@ -165,7 +168,8 @@ def run(ctx: Context) -> None:
     if not reply.ok:
         r.stop("next_client", say(ctx, "next_head") + sep(ctx.lang)
                + reply_problem(ctx, trial, reply, accepted_since=t0), shown_output(trial))
-    r.ok("next_client", ctx.text("exchange.ok", sent=repr(reply.sent), got=repr(reply.got)))
+    r.ok("next_client", reset_head + sep(ctx.lang) + reset_message + sep(ctx.lang)
+         + ctx.text("exchange.ok", sent=repr(reply.sent), got=repr(reply.got)))
 
     # bye: BYE back, then the server closes first.
     b_port = local_port(b)
@@ -185,7 +189,7 @@ def run(ctx: Context) -> None:
     b.close()
     trial.wait(lambda: settled(trial, t_bye), LEAVE)
     state = ""
-    if wait_state(port, b_port, "TIME_WAIT", server_side=True, timeout=0.5):
+    if wait_state(ctx, port, b_port, "TIME_WAIT", server_side=True, timeout=0.5):
         state = say(ctx, "bye_state")
     ok, message, output = serve_next(ctx, trial, addr, b"after bye")
     if not ok:

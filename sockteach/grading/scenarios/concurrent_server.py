@@ -1,13 +1,14 @@
 """Exercise 11: an upper-case echo server that serves several clients at the same time.
 
 Client A connects and is answered, then stays connected and idle; client B must be answered
-meanwhile. A is answered again; then both leave (no spinning) and client C is served.
+meanwhile. A is answered again; then both leave (no spinning, and on Linux neither connection
+left in CLOSE_WAIT in the kernel's table) and client C is served.
 """
 
 from __future__ import annotations
 
-from ..checks import (LEAVE, REPLY, SPIN_LIMIT, Context, connect, reply_problem, serve_next,
-                      shown_output, start_server)
+from ..checks import (LEAVE, REPLY, SPIN_LIMIT, Context, close_wait, connect, reply_problem,
+                      serve_next, shown_output, start_server)
 from ..texts import sep
 from ..trial import Trial
 
@@ -34,6 +35,13 @@ TEXTS = {
 def say(ctx: Context, key: str, **values: object) -> str:
     table = TEXTS.get(ctx.lang) or TEXTS["en"]
     return (table.get(key) or TEXTS["en"][key]).format(**values)
+
+
+def _local_port(peer) -> int | None:
+    try:
+        return peer.sock.getsockname()[1]
+    except OSError:
+        return None
 
 
 def closes(trial: Trial, since: float) -> int:
@@ -72,15 +80,26 @@ def run(ctx: Context) -> None:
     r.ok("first_again", say(ctx, "first_ok", sent=repr(reply.sent), got=repr(reply.got)))
 
     # Both leave; each connection must be closed (no spin), and a new client is served.
+    ports = {"A": _local_port(a), "B": _local_port(b)}
     t_left = trial.now()
     a.close()
     b.close()
     trial.wait(lambda: trial.exited() or closes(trial, t_left) >= 2
                or trial.spin_count(t_left) > SPIN_LIMIT, LEAVE)
+    lingered = None  # before C connects: a new accept() may close what the last one left
+    if trial.spin_count(t_left) <= SPIN_LIMIT and not trial.exited():
+        for who, peer_port in ports.items():
+            seconds = close_wait(ctx, addr[1], peer_port) if peer_port else None
+            if seconds is not None:
+                lingered = (who, seconds)
+                break
     ok, message, output = serve_next(ctx, trial, addr, b"client C")
     spins = trial.spin_count(t_left)
     if spins > SPIN_LIMIT:
         r.fail("leaves_cleanly", ctx.text("no_spin.spin", count=f"{spins:,}", limit=SPIN_LIMIT))
+    elif lingered is not None:
+        r.fail("leaves_cleanly", ctx.text("concurrent_server.close_wait", who=lingered[0],
+                                          seconds=f"{lingered[1]:g}", port=addr[1]))
     elif not ok:
         r.fail("leaves_cleanly", say(ctx, "leaves_head") + sep(ctx.lang) + message, output)
     else:

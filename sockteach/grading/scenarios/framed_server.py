@@ -3,7 +3,9 @@
 Each request frame is ``struct.pack('>I', len(payload)) + payload``; the answer is one frame
 with the payload in upper case. The grader sends one frame, then several frames in one write,
 then one frame in pieces (waiting, between the pieces, until the server is back in recv — an
-event, not a sleep), then a new client after the first leaves.
+event, not a sleep), then a new client after the first leaves. The first client's connection
+must be closed at once (Linux: no CLOSE_WAIT in the kernel's table), and a client that leaves in
+the middle of a frame must not end the server either.
 """
 
 from __future__ import annotations
@@ -13,8 +15,8 @@ import struct
 
 from ...events import Event
 from ...i18n import pick
-from ..checks import LEAVE, REPLY, Context, connect, left_reaction, reply_problem, \
-    shown_output, start_server
+from ..checks import LEAVE, REPLY, Context, closed_too, connect, leave_normally, left_reaction, \
+    reply_problem, shown_output, start_server
 from ..texts import sep
 from ..trial import RECV_NAMES, Reply, Trial
 
@@ -163,20 +165,57 @@ def run(ctx: Context) -> None:
         r.stop("frame_in_pieces", message, output)
     r.ok("frame_in_pieces", message)
 
-    t_left = trial.now()
-    peer.close()
-    trial.wait(lambda: left_reaction(trial, t_left), LEAVE)
+    lingered = leave_normally(ctx, trial, peer)  # the first client's end must close at once
     second, error = trial.connect(addr)
     if error is not None:
         trial.wait(lambda: trial.exited(), 0.3)
         r.stop("next_client", _t(ctx, "next.failed") + sep(ctx.lang)
                + ctx.text("connect.failed", addr=f"{addr[0]}:{addr[1]}", error=error,
                           doing=trial.doing()), shown_output(trial))
+    _nodelay(second)
     reply = trial.exchange(second, frame(b"next client"), frame(b"NEXT CLIENT"), REPLY)
-    second.close()
-    if reply.ok:
-        r.ok("next_client", _t(ctx, "next.ok", detail=_t(ctx, "frame.ok", sent=repr(reply.sent),
-                                                              got=repr(reply.got))))
-    else:
-        r.fail("next_client", _t(ctx, "next.failed") + sep(ctx.lang)
+    if not reply.ok:
+        second.close()
+        r.stop("next_client", _t(ctx, "next.failed") + sep(ctx.lang)
                + _problem(ctx, trial, reply), shown_output(trial))
+    served = _t(ctx, "next.ok", detail=_t(ctx, "frame.ok", sent=repr(reply.sent),
+                                           got=repr(reply.got)))
+    ok, message, _ = closed_too(ctx, (True, served, ""), lingered, addr[1])
+    if not ok:
+        second.close()
+        r.stop("next_client", message)
+
+    # The second client leaves in the middle of a frame: recv_exactly() meets b''.
+    ok, message, output = _left_mid_frame(ctx, trial, second, addr)
+    if ok:
+        r.ok("next_client", served + sep(ctx.lang) + message)
+    else:
+        r.fail("next_client", message, output)
+
+
+def _left_mid_frame(ctx: Context, trial: Trial, peer, addr: tuple) -> tuple[bool, str, str]:
+    """``peer`` sends a header announcing SIZE bytes and only PART of them, then closes
+    normally; a new client must be served: (passed, message, output)."""
+    size, part = 20, 5
+    t_left = trial.now()
+    trial.session.add(Event(t_left, "grader", "call", name="sendall",
+                            args=(repr(struct.pack(">I", size) + b"x" * part),)))
+    peer.send(struct.pack(">I", size) + b"x" * part)
+    peer.close()
+    trial.wait(lambda: left_reaction(trial, t_left), LEAVE)
+    head = ctx.text("framed_server.midframe_head", size=size, part=part) + sep(ctx.lang)
+    third, error = trial.connect(addr)
+    if error is not None:
+        trial.wait(lambda: trial.exited(), 0.3)
+        message = head + ctx.text("connect.failed", addr=f"{addr[0]}:{addr[1]}", error=error,
+                                  doing=trial.doing())
+        if trial.exited():
+            message += sep(ctx.lang) + ctx.text("framed_server.midframe_hint")
+        return False, message, shown_output(trial)
+    reply = trial.exchange(third, frame(b"after a half frame"), frame(b"AFTER A HALF FRAME"),
+                           REPLY)
+    third.close()
+    if reply.ok:
+        return True, ctx.text("framed_server.midframe_ok", size=size, part=part,
+                              sent=repr(reply.sent), got=repr(reply.got)), ""
+    return False, head + _problem(ctx, trial, reply), shown_output(trial)

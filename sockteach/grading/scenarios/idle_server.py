@@ -2,8 +2,10 @@
 
 The server keeps running when no client comes for a while (a timeout on accept() must not
 end it), answers messages, does not drop a client that pauses briefly, closes a connection
-that stays silent (about 1 s), and then serves the next client. Every wait is on an event —
-the program ending, a byte or an end of stream on the grader's socket — with a deadline.
+that stays silent (about 1 s), and then serves the next client. That client then leaves
+normally (the server must not spin on b''), and one more leaves abruptly (a reset must not end
+the server). Every wait is on an event — the program ending, a byte or an end of stream on the
+grader's socket — with a deadline.
 """
 
 from __future__ import annotations
@@ -12,10 +14,10 @@ import select
 import time
 
 from ...i18n import pick
-from ..checks import REPLY, Context, connect, reply_problem, serve_next, shown_output, \
-    start_server
+from ..checks import LEAVE, REPLY, Context, connect, left_reaction, reply_problem, \
+    reset_then_next, shown_output, start_server
 from ..texts import sep
-from ..trial import Peer, Trial
+from ..trial import SPIN_LIMIT, Peer, Trial
 
 QUIET = 2.0  # seconds with no client at all: the server must still be there
 PAUSE = 0.4  # a short pause between two messages: the client must not be dropped
@@ -149,9 +151,40 @@ def run(ctx: Context) -> None:
     trial.wait(lambda: trial.exited() or any(e.name == "accept" for e in trial.pending())
                or any(e.kind == "call" and e.name in ("close", "shutdown", "accept")
                       for e in trial.events(since=t_mark)), 1.0)
-    ok, message, output = serve_next(ctx, trial, addr, b"next client")
-    head = _t(ctx, "next.ok" if ok else "next.failed")
-    if ok:
-        r.ok("next_client", head + sep(ctx.lang) + message)
+    ok, message, output = _next_then_leave(ctx, trial, addr)
+    if not ok:
+        r.fail("next_client", _t(ctx, "next.failed") + sep(ctx.lang) + message, output)
+        return
+    # And a client that leaves abruptly (a reset) must not end the server.
+    ok2, message2, output2 = reset_then_next(ctx, trial, addr)
+    reset_head = ctx.text("next.ok" if ok2 else "next.failed", how=ctx.text("how.reset"))
+    if ok2:
+        r.ok("next_client", _t(ctx, "next.ok") + sep(ctx.lang) + message + sep(ctx.lang)
+             + reset_head + sep(ctx.lang) + message2)
     else:
-        r.fail("next_client", head + sep(ctx.lang) + message, output)
+        r.fail("next_client", reset_head + sep(ctx.lang) + message2, output2)
+
+
+def _next_then_leave(ctx: Context, trial: Trial, addr: tuple) -> tuple[bool, str, str]:
+    """A new client is served, then closes normally: the server's recv() returns b'', and it
+    must leave the communication loop, not spin on b'': (passed, message, output)."""
+    t0 = trial.now()
+    peer, error = trial.connect(addr)
+    if error is not None:
+        trial.wait(lambda: trial.exited(), 0.3)
+        return False, ctx.text("connect.failed", addr=f"{addr[0]}:{addr[1]}", error=error,
+                               doing=trial.doing()), shown_output(trial)
+    reply = trial.exchange(peer, b"next client", b"NEXT CLIENT", REPLY)
+    if not reply.ok:
+        message = reply_problem(ctx, trial, reply, accepted_since=t0)
+        peer.close()
+        return False, message, shown_output(trial)
+    served = ctx.text("exchange.ok", sent=repr(reply.sent), got=repr(reply.got))
+    t_left = trial.now()
+    peer.close()
+    trial.wait(lambda: left_reaction(trial, t_left), LEAVE)
+    spins = trial.spin_count(t_left)
+    if spins > SPIN_LIMIT:
+        return False, served + sep(ctx.lang) + ctx.text(
+            "no_spin.spin", count=f"{spins:,}", limit=SPIN_LIMIT), ""
+    return True, served + sep(ctx.lang) + ctx.text("no_spin.ok", count=spins), ""

@@ -2,13 +2,19 @@
 
 Each line ``b'...\\n'`` is answered by one line ``b'N: ...UPPER...\\n'``, N counting the lines of
 the connection from 1. The grader sends one line; three lines in one write; half a line, checks
-that nothing comes back yet, then the rest; and a line from a new client.
+that nothing comes back yet, then the rest; and a line from a new client. The first client leaves
+by half-closing (``shutdown(SHUT_WR)``: readline() returns b'') and reads until the server's end
+of the stream: nothing more may come (no numbered line for the end of the stream), and the end
+must come at once (a makefile() left open keeps the connection in CLOSE_WAIT).
 """
 
 from __future__ import annotations
 
 import select
+import socket
+import time
 
+from ...events import Event
 from ..checks import LEAVE, REPLY, Context, connect, reply_problem, shown_output, start_server
 from ..texts import sep, t
 from ..trial import RECV_NAMES, Peer, Trial
@@ -86,6 +92,36 @@ class _Tidy:
         self.rec.stop(name, tidy(self.trial, message), output)
 
 
+def _half_close(ctx: Context, trial: Trial, peer: Peer) -> str | None:
+    """The client sends its FIN (``shutdown(SHUT_WR)``) and reads until the server's end of
+    the stream. Why that was wrong — bytes after the end of stream, or no end within LEAVE —
+    or None."""
+    trial.session.add(Event(trial.now(), "grader", "call", name="shutdown", args=("SHUT_WR",)))
+    try:
+        peer.sock.shutdown(socket.SHUT_WR)
+    except OSError:
+        return None  # the server is gone already: the next client will tell
+    got = b""
+    deadline = time.monotonic() + trial.budget.cap(LEAVE)
+    while True:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            doing = tidy(trial, trial.doing())
+            if got:
+                return ctx.text("line_server.after_eof", got=repr(got))
+            return ctx.text("line_server.not_closed", seconds=f"{LEAVE:g}", doing=doing)
+        try:
+            ready = select.select([peer.sock], [], [], min(left, 0.1))[0]
+            chunk = peer.sock.recv(4096) if ready else None
+        except OSError:
+            chunk = b""  # a reset: the server's end is gone
+        if chunk is None:
+            continue
+        if not chunk:
+            return ctx.text("line_server.after_eof", got=repr(got)) if got else None
+        got += chunk
+
+
 def run(ctx: Context) -> None:
     trial = ctx.trial("server")
     r = _Tidy(ctx.rec, trial)
@@ -123,7 +159,10 @@ def run(ctx: Context) -> None:
 
     # A new client, once the server is back in accept() (or has ended): numbering starts again.
     t_left = trial.now()
+    problem = _half_close(ctx, trial, peer)
     peer.close()
+    if problem:
+        r.stop("next_client", problem, shown_output(trial))
     trial.wait(lambda: trial.exited() or any(e.name == "accept"
                                              for e in trial.pending(since=t_left)), LEAVE)
     t0 = trial.now()

@@ -3,11 +3,15 @@
 The grader connects, does not read until the server's first sending call has returned (or
 blocked, or raised) — so a single ``send()`` on the exercise's small-buffer, timeout socket
 really returns early — then reads everything until the server closes, and counts the bytes.
-A second client must get the same.
+A second client must get the same. Then a client stops reading in the middle of the transfer:
+the server, waiting in its sending call, must have a deadline for it (``conn.settimeout(5)``
+before sending, read from the trace); that client then resets the connection, and the server
+must survive it and serve the next client.
 """
 
 from __future__ import annotations
 
+import ast
 import select
 import socket
 import time
@@ -16,12 +20,13 @@ from ...events import Event
 from ...i18n import pick
 from ..checks import ACCEPT, LEAVE, REPLY, Context, connect, shown_output, start_server
 from ..texts import sep
-from ..trial import SEND_NAMES, Trial
+from ..trial import SEND_NAMES, Peer, Trial
 
 # The payload the exercise asks for (README and starter): 125,000 numbered lines.
 PAYLOAD = b"".join(b"%07d\n" % i for i in range(125000))
 IDLE = REPLY  # seconds without a new byte before the grader stops reading
 FIRST_SEND = 2.0  # seconds for the server to make its first sending call
+STALL_RCVBUF = 4096  # the receive buffer of the client that stops reading: it fills at once
 
 TEXTS: dict[str, dict[str, str]] = {
     "sends.ok": {
@@ -245,7 +250,11 @@ def run(ctx: Context) -> None:
     got2 = _fetch(trial, second)
     second.close()
     if got2.data == PAYLOAD:  # whether it then closes is the "closes" check's business
-        r.ok("next_client", _t(ctx, "next.ok", n=n))
+        ok, message, output = _stalled_then_reset(ctx, trial, addr)
+        if ok:
+            r.ok("next_client", _t(ctx, "next.ok", n=n) + sep(ctx.lang) + message)
+        else:
+            r.fail("next_client", message, output)
         return
     if not got2.data:
         why = _t(ctx, "sends.nothing", seconds=f"{IDLE:g}", doing=trial.doing(since=t1))
@@ -257,3 +266,100 @@ def run(ctx: Context) -> None:
     else:
         why = _intact_problem(ctx, got2.data)
     r.fail("next_client", _t(ctx, "next.failed") + sep(ctx.lang) + why, shown_output(trial))
+
+
+# ---------------------------------------------------------------- a client that stops reading
+
+
+def _blocked_send(trial: Trial, since: float):
+    """The server's sending call that has been waiting (a ``blocked`` event) since ``since``."""
+    for e in trial.events(since=since):
+        if e.kind == "blocked" and e.name in SEND_NAMES:
+            return e
+    return None
+
+
+def _has_deadline(trial: Trial, since: float, blocked) -> bool:
+    """The trace shows settimeout(t), t > 0, on the blocked call's socket, made after ``since``
+    (this connection's accept) and before the blocked call began."""
+    events = trial.events(since=since)
+    began = max((e.t for e in events if e.kind == "call" and e.name == blocked.name
+                 and e.pid == blocked.pid and e.sock == blocked.sock and e.t <= blocked.t),
+                default=blocked.t)
+    for e in events:
+        if (e.kind == "call" and e.name == "settimeout" and e.pid == blocked.pid
+                and e.sock == blocked.sock and e.t <= began and e.args):
+            try:
+                value = ast.literal_eval(e.args[0])
+            except (ValueError, SyntaxError):
+                continue
+            if isinstance(value, (int, float)) and value > 0:
+                return True
+    return False
+
+
+def _moved_on(trial: Trial, since: float) -> bool:
+    """After the reset: the server's call raised, it closed, it waits in accept(), or ended."""
+    return trial.exited() or any(e.name == "accept" for e in trial.pending(since=since)) or any(
+        e.kind == "raise" or (e.kind == "call" and e.name in ("close", "accept"))
+        for e in trial.events(since=since))
+
+
+def _stalled_then_reset(ctx: Context, trial: Trial, addr: tuple) -> tuple[bool, str, str]:
+    """A client connects and reads nothing (its small receive buffer fills at once). The
+    server, waiting in its sending call, must have given the connection a timeout — without
+    one it would wait for that client for ever. The client then resets the connection in the
+    middle of the transfer, and a new client must still get every byte:
+    (passed, message, output)."""
+    n = f"{len(PAYLOAD):,}"
+    t0 = trial.now()
+    stalled = Peer(trial, addr)
+    try:
+        stalled.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, STALL_RCVBUF)
+    except OSError:
+        pass
+    trial.session.add(Event(t0, "grader", "call", name="connect", args=(repr(tuple(addr)),)))
+    error = stalled.connect(trial.budget.cap(2.0))
+    if error is not None:
+        trial.wait(lambda: trial.exited(), 0.3)
+        return False, _t(ctx, "next.connect", error=error, doing=trial.doing()), \
+            shown_output(trial)
+    trial.wait(lambda: _blocked_send(trial, t0) or trial.exited()
+               or trial.raised(since=t0), FIRST_SEND)
+    blocked = _blocked_send(trial, t0)
+    if blocked is not None and not _has_deadline(trial, t0, blocked):
+        message = ctx.text("sendall_server.stall_no_timeout", call=f"{blocked.name}()",
+                           seconds=f"{trial.now() - t0:.1f}")
+        stalled.reset()
+        return False, message, ""
+    t_reset = trial.now()
+    stalled.reset()
+    trial.wait(lambda: _moved_on(trial, t_reset), LEAVE)
+    head = ctx.text("sendall_server.stall_head") + sep(ctx.lang)
+    third, error = trial.connect(addr)
+    if error is not None:
+        trial.wait(lambda: trial.exited(), 0.3)
+        return False, _crashed(ctx, trial, head + _t(ctx, "next.connect", error=error,
+                                                     doing=trial.doing())), shown_output(trial)
+    t1 = trial.now()
+    got = _fetch(trial, third)
+    third.close()
+    if got.data == PAYLOAD:
+        return True, ctx.text("sendall_server.stall_ok", n=n), ""
+    if not got.data:
+        why = _t(ctx, "sends.nothing", seconds=f"{IDLE:g}", doing=trial.doing(since=t1))
+    elif len(got.data) < len(PAYLOAD):
+        key = {"eof": "complete.short_closed", "reset": "complete.short_reset"}.get(
+            got.end, "complete.short_open")
+        why = _t(ctx, key, got=f"{len(got.data):,}", n=n, seconds=f"{IDLE:g}",
+                 doing=trial.doing(since=t1))
+    else:
+        why = _intact_problem(ctx, got.data)
+    return False, _crashed(ctx, trial, head + why), shown_output(trial)
+
+
+def _crashed(ctx: Context, trial: Trial, message: str) -> str:
+    """``message``, and what to do when the server ended (one client ended it)."""
+    if trial.exited():
+        return message + sep(ctx.lang) + ctx.text("sendall_server.stall_try")
+    return message

@@ -4,19 +4,25 @@ The server runs in the grader's fresh folder; the path it listens on comes from 
 ``listen`` return names the socket's own address, ``bind`` the address asked for). The grader
 connects to that socket file with its own AF_UNIX client, then stops the server with Ctrl-C
 while a client is connected and starts it again in the same folder, the socket file still there.
+AF_UNIX has no kernel TCP table to read, so the first client leaves by half-closing
+(``shutdown(SHUT_WR)``) and waits for the server's end of the stream: a server that never closes
+its end shows. Another client closes without reading its answer, which makes the server's next
+``recv()`` raise ConnectionResetError on Linux; the server must survive it.
 """
 
 from __future__ import annotations
 
 import ast
 import os
+import select
 import socket
+import time
 from pathlib import Path
 
 from ...events import Event
-from ..checks import (LEAVE, REPLY, START, STOP, Context, record_next, reply_problem,
-                      sentence, shown_output)
-from ..texts import sep
+from ..checks import (LEAVE, REPLY, START, STOP, Context, reply_problem, sentence,
+                      shown_output)
+from ..texts import sep, t
 from ..trial import SPIN_LIMIT, Peer, Trial
 
 TEXTS = {
@@ -166,11 +172,11 @@ def run(ctx: Context) -> None:
             r.stop("echo", reply_problem(ctx, trial, reply), shown_output(trial))
     r.ok("echo", say(ctx, "echo_ok", n=len(messages)))
 
-    t_left = trial.now()
-    peer.close()
-    trial.wait(lambda: settled(trial, t_left), LEAVE)
-    ok, message, output = serve_next(ctx, trial, path, b"next client")
-    record_next(ctx, "next_client", "normal", ok, message, output)
+    ok, message, output = _leaves(ctx, trial, path, peer)
+    if ok:
+        r.ok("next_client", message)
+    else:
+        r.fail("next_client", message, output)
 
     # The restart: a client is connected, Ctrl-C, the socket file stays; start again at once.
     client, error = connect(ctx, trial, path)
@@ -214,3 +220,68 @@ def _leave_stale_file(path: str) -> None:
         pass
     finally:
         s.close()
+
+
+def _end_of_stream(trial: Trial, peer: Peer, timeout: float) -> bool:
+    """Read (and drop) what comes until the server's end of the stream; False at the deadline."""
+    deadline = time.monotonic() + trial.budget.cap(timeout)
+    while True:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            return False
+        try:
+            ready, _, _ = select.select([peer.sock], [], [], min(left, 0.1))
+            if ready and not peer.sock.recv(4096):
+                return True
+        except OSError:
+            return True  # reset: the server's end is gone too
+
+
+def _leaves(ctx: Context, trial: Trial, path: str, peer: Peer) -> tuple[bool, str, str]:
+    """The first client leaves by half-closing and waits for the server's end of the stream;
+    a new client is served; a client that closes without reading its answer resets the
+    connection, and one more client is served: (passed, message, output)."""
+    lang = ctx.lang
+    t_left = trial.now()
+    trial.session.add(Event(t_left, "grader", "call", name="shutdown", args=("SHUT_WR",)))
+    try:
+        peer.sock.shutdown(socket.SHUT_WR)  # a FIN: the server's recv() returns b''
+    except OSError:
+        pass
+    if not _end_of_stream(trial, peer, LEAVE):
+        doing = trial.doing()
+        peer.close()
+        return False, t("unix_server.not_closed", lang, seconds=f"{LEAVE:g}", doing=doing), \
+            shown_output(trial)
+    peer.close()
+    trial.wait(lambda: settled(trial, t_left), LEAVE)
+    ok, message, output = serve_next(ctx, trial, path, b"next client")
+    head = ctx.text("next.ok" if ok else "next.failed", how=ctx.text("how.normal"))
+    if not ok:
+        return False, head + sep(lang) + message, output
+    first = t("unix_server.closed_ok", lang) + sep(lang) + head + sep(lang) + message
+
+    # A client that closes with its answer unread: on AF_UNIX the server's recv() raises
+    # ConnectionResetError (Linux). It must not end the server.
+    sent = b"never read"
+    unread, error = connect(ctx, trial, path)
+    if error is not None:
+        return False, error, shown_output(trial)
+    trial.session.add(Event(trial.now(), "grader", "call", name="sendall", args=(repr(sent),)))
+    unread.send(sent)
+    deadline = time.monotonic() + trial.budget.cap(REPLY)
+    while time.monotonic() < deadline and not trial.exited():
+        try:  # the answer is waiting, unread, in the grader's socket
+            if select.select([unread.sock], [], [], min(0.1, deadline - time.monotonic()))[0]:
+                break
+        except (OSError, ValueError):
+            break
+    t_gone = trial.now()
+    unread.close()
+    trial.wait(lambda: settled(trial, t_gone), LEAVE)
+    ok, message, output = serve_next(ctx, trial, path, b"after a reset")
+    if not ok:
+        return False, t("unix_server.unread_head", lang, sent=repr(sent)) + sep(lang) \
+            + message, output
+    return True, first + sep(lang) + t("unix_server.unread_ok", lang, sent=repr(sent)) \
+        + sep(lang) + message, ""
