@@ -141,15 +141,13 @@ def _speed(text: str) -> float:
     return value
 
 
-def _on_sigterm(signum: int, frame: object) -> None:
-    raise SystemExit(128 + signum)
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     lang = pick_lang(_peek_lang(argv))
     try:
-        signal.signal(signal.SIGTERM, _on_sigterm)
+        from .entry import take_signals
+
+        take_signals()
     except (ValueError, AttributeError):  # not the main thread / no SIGTERM
         pass
     try:
@@ -160,12 +158,29 @@ def main(argv: Sequence[str] | None = None) -> int:
         _say(f"sockteach: {exc}")
         return EXIT_USAGE
     except KeyboardInterrupt:
+        _end_quietly()
         _say(msg("cli.interrupted", lang))
         return EXIT_INTERRUPTED
     except SystemExit as exc:
         if exc.code == 128 + signal.SIGTERM:
+            _end_quietly()
             _say(msg("cli.terminated", lang))
         raise
+    finally:
+        _end_quietly()
+
+
+def _end_quietly() -> None:
+    """On the way out: a second Ctrl-C (or a late signal) must not cut the clean-up short or
+    print a traceback, and whatever an interrupted command left is stopped and removed."""
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        try:
+            signal.signal(sig, signal.SIG_IGN)
+        except (ValueError, OSError):  # not the main thread
+            pass
+    session = sys.modules.get("sockteach.session")
+    if session is not None:
+        session.cleanup()
 
 
 def _peek_lang(argv: list[str]) -> str | None:
@@ -178,6 +193,10 @@ def _peek_lang(argv: list[str]) -> str | None:
 
 
 def _say(line: str) -> None:
+    try:  # what the view still had in stdout's buffer goes first, not after this line
+        sys.stdout.flush()
+    except (OSError, ValueError):
+        pass
     sys.stderr.write(line + "\n")
     sys.stderr.flush()
 

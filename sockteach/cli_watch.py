@@ -185,7 +185,9 @@ def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     lang = pick_lang(cli._peek_lang(argv))
     try:
-        signal.signal(signal.SIGTERM, cli._on_sigterm)
+        from .entry import take_signals
+
+        take_signals()
     except (ValueError, AttributeError):
         pass
     try:

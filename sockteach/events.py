@@ -15,7 +15,8 @@ repeat   ``name``, ``result``, ``count`` (total repeats so far), ``sock`` — th
          folds a call that keeps giving the same empty result (the spin) into these
 blocked  ``name``, ``seconds`` — the runner judged that call blocked
 output   ``text`` — what the side printed;  ``input``: ``text`` — what was typed into it
-exit     ``code`` (negative: killed by that signal)
+exit     ``code`` (negative: killed by that signal); ``text`` is ``"outside"`` when that signal
+         did not come from the session (someone killed the side from outside)
 step     ``title``, ``text`` — a scenario step began (in the run's language)
 tcp      ``states`` — the kernel's table for the lesson's ports:
          list of ``[local, remote, state]`` with nominal ports

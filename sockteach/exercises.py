@@ -16,6 +16,7 @@ Progress is a small JSON file: ``$SOCKTEACH_HOME/progress.json`` (default
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -250,10 +251,15 @@ def record(number: int, status: str, **extra: Any) -> None:
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(prefix=".progress-", dir=str(path.parent))
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            json.dump({"lessons": {str(k): v for k, v in sorted(all_records.items())}}, f,
-                      ensure_ascii=False, indent=1)
-        os.replace(tmp, path)
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as f:
+                json.dump({"lessons": {str(k): v for k, v in sorted(all_records.items())}}, f,
+                          ensure_ascii=False, indent=1)
+            os.replace(tmp, path)
+        except BaseException:  # Ctrl-C or SIGTERM half-way: no stray temporary file
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+            raise
     except OSError:
         pass  # progress is a convenience: never fail a check because it cannot be saved
 

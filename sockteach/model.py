@@ -76,6 +76,7 @@ class SideState:
     side: str
     alive: bool = True
     code: int | None = None
+    outside: bool = False  # ended by a signal the lesson did not send
     runs: int = 1
     pid: int | None = None
     calls: list[Call] = field(default_factory=list)  # in the order they began
@@ -116,6 +117,7 @@ class SideState:
     def restart(self, pid: int | None) -> None:
         """A new process took this side's name."""
         self.alive, self.code, self.pid = True, None, pid
+        self.outside = False
         self.runs += 1
         self.calls.clear()
         self.repeats.clear()
@@ -126,8 +128,9 @@ def _same(a: int | None, b: int | None) -> bool:
     return a is None or b is None or a == b
 
 
-def exit_text(code: int | None, lang: str) -> str:
-    """"exited (code 1)", "killed by SIGKILL"… for a side's exit code."""
+def exit_text(code: int | None, lang: str, outside: bool = False) -> str:
+    """"exited (code 1)", "killed by SIGKILL"… for a side's exit code (``outside``: by a
+    signal the lesson did not send)."""
     if code is None:
         return msg("status.exited_unknown", lang)
     if code >= 0:
@@ -136,7 +139,7 @@ def exit_text(code: int | None, lang: str) -> str:
         name = signal.Signals(-code).name
     except ValueError:
         name = str(-code)
-    return msg("status.killed", lang, signame=name)
+    return msg("status.killed_outside" if outside else "status.killed", lang, signame=name)
 
 
 class _State:
@@ -234,8 +237,9 @@ class _State:
             self._row(Row(e.t, e.side, "input", msg("row.typed", lang, text=typed)))
         elif e.kind == "exit":
             state.alive, state.code = False, e.code
+            state.outside = e.text == "outside"
             state.calls.clear()
-            self._row(Row(e.t, e.side, "exit", exit_text(e.code, lang)))
+            self._row(Row(e.t, e.side, "exit", exit_text(e.code, lang, state.outside)))
 
     def _wire(self, e: Event, call: Call | None, lang: str) -> None:
         """The bytes that crossed for a send/sendall/sendto return (or that nothing did)."""
@@ -396,7 +400,7 @@ class Timeline:
         if state is None:
             return ""
         if not state.alive:
-            return exit_text(state.code, self.lang)
+            return exit_text(state.code, self.lang, state.outside)
         if state.waiting_input:
             return msg("status.input", self.lang)
         call = state.pending

@@ -269,6 +269,8 @@ def _exit(e: Event, lang: str) -> tuple[str, dict[str, object]]:
         signame = signal.Signals(-code).name
     except ValueError:
         signame = f"signal {-code}"
+    if e.text == "outside":
+        return "exit.outside", {"signame": signame, "signum": -code}
     if signame == "SIGINT":
         return "exit.sigint", {}
     return "exit.signal", {"signame": signame, "signum": -code}

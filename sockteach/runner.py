@@ -17,7 +17,7 @@ from .events import Event, dump_jsonl
 from .i18n import msg, pick
 from .lessons import Lesson
 from .scenario import Pace, Player, ScenarioError
-from .session import Session
+from .session import Session, signals_held
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -111,8 +111,10 @@ def _play_live(lesson: Lesson, lang: str, session: Session, feed: Feed, console:
             prompt[0] = ""
 
     # 6 frames a second keep the timers alive; each frame costs ~15 ms of rendering.
-    with Live(get_renderable=render, console=console, refresh_per_second=6, screen=True,
-              redirect_stdout=False, redirect_stderr=False) as live:
+    live = Live(get_renderable=render, console=console, refresh_per_second=6, screen=True,
+                redirect_stdout=False, redirect_stderr=False)
+    live.start()
+    try:
         try:
             Player(lesson, session, lang, pace, pause if interactive else None).run()
         except ScenarioError as exc:
@@ -121,6 +123,9 @@ def _play_live(lesson: Lesson, lang: str, session: Session, feed: Feed, console:
             pause(msg("pause.end", lang))
         else:
             session.hold(pace.hold(1.0))
+    finally:
+        with signals_held():  # the view closes whole: no frame drawn after the last line
+            live.stop()
     return EXIT_OK, None
 
 

@@ -6,6 +6,7 @@ raises :class:`ScenarioError` naming the step and what did not happen.
 
 from __future__ import annotations
 
+import signal
 from dataclasses import dataclass
 from typing import Any, Callable
 
@@ -13,7 +14,8 @@ from . import kernel
 from .events import Event
 from .i18n import msg, pick
 from .lessons import Lesson
-from .session import Session, SessionError
+from .narrator import side_label
+from .session import Session, SessionError, SideEnded
 
 DEFAULT_TIMEOUT = 10.0
 
@@ -66,8 +68,22 @@ class Player:
                     self.perform(action)
                 except (SessionError, OSError) as exc:
                     raise ScenarioError(msg("scenario.failed", self.lang, step=index,
-                                            title=title, reason=str(exc))) from exc
+                                            title=title, reason=self._reason(exc))) from exc
         self.session.stop_all()
+
+    def _reason(self, exc: Exception) -> str:
+        if not isinstance(exc, SideEnded):
+            return str(exc)
+        side = side_label(exc.side, self.lang)
+        code = exc.code if exc.code is not None else 0
+        if code < 0:
+            try:
+                signame = signal.Signals(-code).name
+            except ValueError:
+                signame = f"signal {-code}"
+            key = "scenario.killed_outside" if exc.outside else "scenario.killed"
+            return msg(key, self.lang, side=side, signame=signame)
+        return msg("scenario.ended", self.lang, side=side, code=code)
 
     # ----- actions -------------------------------------------------------------------------
 
@@ -154,7 +170,7 @@ class Player:
                     return True
             record = s.sides.get(side)
             if record is not None and record.exit_code is not None and not found:
-                raise SessionError(f"{side} ended (code {record.exit_code}) while waiting for {what}")
+                raise record.ended(what)
             return False
 
         try:

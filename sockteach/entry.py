@@ -1,0 +1,58 @@
+"""The ``sockteach`` command's entry point: it takes charge of Ctrl-C and SIGTERM before
+anything else is imported, so a signal at any moment ends the command with one line."""
+
+import os
+import signal
+import sys
+
+_MAIN_PID = os.getpid()
+
+
+def on_signal(signum, frame):
+    """Ctrl-C raises KeyboardInterrupt, SIGTERM SystemExit(143): the command unwinds, stops
+    what it started and says so in one line. A process forked from it that has not yet become
+    the program it runs (a side between fork and exec) just leaves: the unwinding is not its."""
+    if os.getpid() != _MAIN_PID:
+        os._exit(128 + signum)
+    if signum == signal.SIGINT:
+        raise KeyboardInterrupt
+    raise SystemExit(128 + signum)
+
+
+def take_signals() -> None:
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, on_signal)
+
+
+def run() -> int:
+    take_signals()
+    try:
+        from .cli import main
+    except (KeyboardInterrupt, SystemExit) as exc:  # struck while the command was loading
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        interrupted = isinstance(exc, KeyboardInterrupt)
+        from .i18n import msg, pick_lang
+
+        sys.stderr.write(msg("cli.interrupted" if interrupted else "cli.terminated",
+                             pick_lang()) + "\n")
+        _exit_now(130 if interrupted else 143)
+    try:
+        code = main()
+    except SystemExit as exc:
+        code = exc.code
+    if code in (130, 143):
+        _exit_now(code)
+    return code
+
+
+def _exit_now(code: int) -> None:
+    """Interrupted: everything it started is stopped and the line is written, so leave with
+    that status now. (Left to the interpreter's exit, a Ctrl-C that came as a module was
+    loading can still turn the status into "killed by SIGINT".)"""
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):
+            pass
+    os._exit(code)
