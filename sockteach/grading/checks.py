@@ -243,6 +243,8 @@ def reply_problem(ctx: Context, trial: Trial, reply: Reply, accepted_since: floa
         return ctx.text("exchange.wrong", **v)
     if reply.end in ("eof", "reset"):
         trial.wait(lambda: trial.exited(), 0.5)
+        if trial.ending_now():  # it died: say how, once its exit is in
+            trial.wait(lambda: trial.exited(), 2.0)
         key = "exchange.closed" if reply.end == "eof" else "exchange.reset"
         if not reply.got:
             key += "_nothing"

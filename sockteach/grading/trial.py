@@ -482,6 +482,19 @@ class Trial:
         except Exception:
             return None
 
+    def ending_now(self, rec: Side | None = None) -> bool:
+        """The program is gone or a zombie, but its exit is not reported yet (a big process
+        takes a while to give its memory back)."""
+        rec = rec or self.record
+        if rec is None or rec.exit_code is not None:
+            return False
+        try:
+            import psutil
+
+            return psutil.Process(rec.pid).status() == psutil.STATUS_ZOMBIE
+        except Exception:
+            return True
+
     def rss(self, rec: Side | None = None) -> int | None:
         """The bytes of memory the running program holds now."""
         rec = rec or self.record
