@@ -363,6 +363,23 @@ class Server:
         self._refresh(force=True)
         return self
 
+    def wait_tcp(self, state: str, timeout: float = 5.0) -> "Server":
+        """Wait (up to ``timeout`` s) until the kernel's table, as the narration shows it, has
+        a connection of this server in ``state`` — e.g. ``srv.wait_tcp("CLOSE_WAIT")``."""
+        from .session import SessionError
+
+        def seen() -> bool:
+            return any(e.kind == "tcp" and any(row[2] == state for row in e.states or ())
+                       for e in self.session.snapshot())
+
+        try:
+            self.session.wait_until(seen, timeout, f"the kernel's table to show {state}")
+        except SessionError:
+            raise TimeoutError(msg("notebook.serve.no_state", self.lang, state=state,
+                                   seconds=f"{timeout:g}")) from None
+        self._refresh(force=True)
+        return self
+
     def restart(self, role: str | None = None, timeout: float = 10.0) -> "Server":
         """Start the server again on the same port — e.g. right after :meth:`interrupt` to
         meet "Address already in use" (lesson 4). ``role`` picks another of the lesson's

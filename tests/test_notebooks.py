@@ -242,3 +242,26 @@ def test_serve_cell_run_again_and_kernel_shutdown(kernel_env):
     assert "b'HELLO'" in _text(nb.cells[2].outputs[0])
     # setup_kernel() shut the kernel down: the server went with it.
     assert not our_processes()
+
+
+def test_wait_tcp_waits_for_the_kernels_table_and_says_when_it_does_not_come():
+    import socket
+
+    from sockteach import kernel, notebook
+
+    if not kernel.available():
+        pytest.skip("the kernel's TCP table is read from /proc/net/tcp (Linux)")
+    srv = notebook.serve(12, lang="en")  # lesson 12's server never closes conn
+    try:
+        with pytest.raises(TimeoutError, match="no connection in CLOSE_WAIT within 0.3 s"):
+            srv.wait_tcp("CLOSE_WAIT", timeout=0.3)  # nobody connected yet
+        s = socket.create_connection(srv.address, timeout=5)
+        s.sendall(b"hello")
+        assert s.recv(1024)
+        s.close()
+        assert srv.wait_tcp("CLOSE_WAIT") is srv
+        rows = [row for e in srv.events if e.kind == "tcp" for row in e.states or ()]
+        assert any(state == "CLOSE_WAIT" for _, _, state in rows)
+    finally:
+        notebook.stop_all()
+    assert not our_processes()
