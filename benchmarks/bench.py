@@ -75,6 +75,7 @@ def main() -> int:
     cli = wall(command + ["--help"], repeat)
     rows.append(("start-up: sockteach --help / import rich", f"{cli * 1000:.0f} ms / {base * 1000:.0f} ms",
                  f"{cli / base:.2f}x", "<= 1.5x"))
+    met = [cli / base <= 1.5]
 
     from sockteach import lessons
 
@@ -82,6 +83,7 @@ def main() -> int:
         t = wall([sys.executable, "-m", "sockteach", "lesson", str(lesson.number), "--auto",
                   "--fast"], 1 if args.quick else 3, cwd="/tmp")
         rows.append((f"lesson {lesson.number} --auto --fast", f"{t:.2f} s", "", "< 3 s"))
+        met.append(t < 3)
 
     n = 2000 if args.quick else 10000
     plains, traceds = [], []
@@ -91,12 +93,14 @@ def main() -> int:
     plain, traced = statistics.median(plains), statistics.median(traceds)
     rows.append(("tracer: echo round trips/s traced / plain", f"{traced:,.0f} / {plain:,.0f}",
                  f"{traced / plain:.2f}", ">= 0.7"))
+    met.append(traced / plain >= 0.7)
 
     width = max(len(r[0]) for r in rows)
     print(f"{'figure'.ljust(width)}  {'measured':>22}  {'ratio':>6}  target")
-    for name, value, ratio, target in rows:
-        print(f"{name.ljust(width)}  {value:>22}  {ratio:>6}  {target}")
-    return 0
+    for (name, value, ratio, target), ok in zip(rows, met):
+        print(f"{name.ljust(width)}  {value:>22}  {ratio:>6}  {target:<8} "
+              f"{'ok' if ok else 'MISSED'}")
+    return 0 if all(met) else 1
 
 
 if __name__ == "__main__":
