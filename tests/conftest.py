@@ -56,6 +56,25 @@ def _no_stray_processes():
         pytest.fail("processes left running:\n" + "\n".join(desc))
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _nothing_of_ours_left_at_the_end():
+    """After the whole run: no session still open, no scratch folder, no listening socket of
+    this process (a traced process left would already have failed its test)."""
+    yield
+    import sys
+
+    import psutil
+
+    problems = []
+    session = sys.modules.get("sockteach.session")
+    if session is not None:
+        problems += [f"session still open: {s.channel_path}" for s in list(session._LIVE)]
+        problems += [f"scratch folder left: {p}" for p in list(session._SCRATCH) if p.exists()]
+    problems += [f"listening: {c.laddr}" for c in psutil.Process().net_connections("inet")
+                 if c.status == psutil.CONN_LISTEN]
+    assert not problems, "\n".join(problems)
+
+
 def program(name: str) -> Path:
     return PROGRAMS / name
 

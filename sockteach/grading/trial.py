@@ -3,7 +3,8 @@
 A :class:`Trial` starts the learner's program under the tracer (a real process in a pty, with
 rlimits), keeps a watchdog on it (a flood of output, other processes, connections beyond
 loopback), and answers questions from the event stream: where does it listen, what is it
-waiting in, did it spin, did it crash and with what error. Every wait has a deadline, capped by the whole run's :class:`Budget`.
+waiting in, did it spin, did it crash and with what error. Every wait has a deadline, capped
+by the whole run's :class:`Budget`.
 """
 
 from __future__ import annotations
