@@ -570,7 +570,7 @@ class Trial:
             return self.violation
         if code is None:
             return ""
-        error = last_error(self.output(rec))
+        error = last_error(self.output(rec)) or self._raised_last(rec)
         if code < 0:
             sig = -code
             if sig == getattr(signal, "SIGXCPU", -1):
@@ -591,6 +591,17 @@ class Trial:
                 return t("doing.file_size", lang, limit=_size(FILE_LIMIT), error=error)
             return t("doing.crashed", lang, code=code, error=error)
         return t("doing.exited", lang, code=code)
+
+
+    def _raised_last(self, rec: Side) -> str | None:
+        """"OSError: [Errno 22] …" when the program's last socket call raised it — the error
+        that most likely ended it, from the trace, when its printed traceback is missing (a
+        pty can lose the last output of a process that exits at once)."""
+        calls = [e for e in self.events(rec) if e.kind in ("call", "return", "raise")]
+        if calls and calls[-1].kind == "raise" and calls[-1].error:
+            last = calls[-1]
+            return f"{last.error}: {last.message}" if last.message else last.error
+        return None
 
 
 def _size(n: int) -> str:
