@@ -171,13 +171,11 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _end_quietly() -> None:
-    """On the way out: a second Ctrl-C (or a late signal) must not cut the clean-up short or
-    print a traceback, and whatever an interrupted command left is stopped and removed."""
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        try:
-            signal.signal(sig, signal.SIG_IGN)
-        except (ValueError, OSError):  # not the main thread
-            pass
+    """On the way out: no further signal can cut the clean-up short or print a traceback,
+    and whatever an interrupted command left is stopped and removed."""
+    from .entry import ignore_signals
+
+    ignore_signals()
     session = sys.modules.get("sockteach.session")
     if session is not None:
         session.cleanup()

@@ -24,13 +24,21 @@ def take_signals() -> None:
         signal.signal(sig, on_signal)
 
 
+def ignore_signals() -> None:
+    """On the way out: a second Ctrl-C (or a late signal) must not cut the clean-up short."""
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        try:
+            signal.signal(sig, signal.SIG_IGN)
+        except (ValueError, OSError):  # not the main thread
+            pass
+
+
 def run() -> int:
     take_signals()
     try:
         from .cli import main
     except (KeyboardInterrupt, SystemExit) as exc:  # struck while the command was loading
-        signal.signal(signal.SIGINT, signal.SIG_IGN)
-        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        ignore_signals()
         interrupted = isinstance(exc, KeyboardInterrupt)
         from .i18n import msg, pick_lang
 
