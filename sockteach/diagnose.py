@@ -106,8 +106,10 @@ def active(diagnoses: Iterable[Diagnosis], now: float) -> list[Diagnosis]:
     return sorted((d for d in diagnoses if d.active(now)), key=lambda d: d.t, reverse=True)
 
 
-def port_of(address: str | None) -> int | None:
-    """``"('127.0.0.1', 8081)"`` → 8081."""
+def port_of(address: object) -> int | None:
+    """``"('127.0.0.1', 8081)"`` or ``("127.0.0.1", 8081)`` → 8081."""
+    if isinstance(address, tuple):
+        return address[1] if len(address) > 1 and isinstance(address[1], int) else None
     m = _PORT.search(address or "")
     return int(m.group(1)) if m else None
 

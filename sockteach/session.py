@@ -22,12 +22,19 @@ from pathlib import Path
 from typing import Callable, Iterable
 
 from . import kernel
-from .events import Event, order_key
+from .events import Event, address, host_port, order_key
 
 TRACER = Path(__file__).with_name("tracer.py")
-OUTPUT_BATCH = 0.05  # seconds of printed output folded into one event
+OUTPUT_BATCH = 0.05  # seconds of terminal output read at once (fallback only, see _read_output)
 OUTPUT_EVENT_MAX = 4000  # characters of one output event kept (the rest is counted)
 MONITOR_PERIOD = 0.05
+_ADDRESSES = ("addr", "real", "local", "peer")
+_TUPLES = ("args", "rfds", "wfds", "linger")
+_TRACER_FIELDS = frozenset(
+    ("name", "args", "result", "error", "errno", "errname", "message", "count", "text",
+     "stream", "sock", "family", "socktype", "mode", "timeout", "addr", "real", "local", "peer",
+     "conn", "size", "nbytes", "data", "wire", "unread", "linger", "held", "rfds", "wfds",
+     "internal", "pid"))
 
 
 class SessionError(Exception):
@@ -212,7 +219,6 @@ class Session:
         poll_tcp: bool = True,
     ) -> None:
         self.t0 = time.monotonic()
-        self.wall_t0 = time.time()
         self.nominal = tuple(ports)
         self.map_ports = map_ports
         self.port_map: dict[int, int] = {}
@@ -236,6 +242,8 @@ class Session:
         self._spawned: set[int] = set()
         self._gave_up: set[int] = set()
         self._blocked_sent: set[tuple] = set()
+        # The order protocol (see settled): per channel, the stamp of its newest line.
+        self._channel_mono: dict[socket.socket, float] = {}
         self._closed = False
         self._threads: list[threading.Thread] = []
         self._connections: list[socket.socket] = []
@@ -405,9 +413,6 @@ class Session:
             names = [e.name for (pid, _s, _n), e in self._pending.items() if pid == record.pid]
         return names[-1] if names else None
 
-    def send_control(self, side: str, char: str) -> None:
-        self._side(side).child.sendcontrol(char)
-
     def interrupt(self, side: str) -> None:
         """Ctrl-C in the side's terminal."""
         record = self._side(side)
@@ -494,8 +499,7 @@ class Session:
         for e in reversed(self.snapshot()):
             if e.side == side and e.kind == "return" and e.name == "listen" and e.real:
                 if record is None or e.pid == record.pid:
-                    host, port = e.real.strip("()").rsplit(",", 1)
-                    return host.strip().strip("'\""), int(port)
+                    return host_port(e.real)
         return None
 
     def sweep(self, record: Side | None = None, timeout: float = 5.0) -> int:
@@ -610,6 +614,7 @@ class Session:
 
         buf = b""
         pids: set[int] = set()
+        loads = json.loads
         while True:
             try:
                 chunk = conn.recv(1 << 16)
@@ -620,15 +625,19 @@ class Session:
                     self._drained |= pids
                     if not pids:
                         self._unidentified -= 1
+                    self._channel_mono.pop(conn, None)
                     self.cond.notify_all()
                 return
             buf += chunk
             *lines, buf = buf.split(b"\n")
+            batch: list[Event] = []
+            newest = None
             for line in lines:
                 try:
-                    data = json.loads(line)
+                    data = loads(line)
                 except ValueError:
                     continue
+                newest = data.get("mono", newest)
                 pid = data.get("pid")
                 if pid is not None and pid not in pids:
                     with self.cond:
@@ -638,61 +647,81 @@ class Session:
                     pids.add(pid)
                 event = self._from_tracer(data)
                 if event is not None:
-                    self.add(event)
+                    batch.append(event)
+            with self.cond:
+                for event in batch:
+                    self.events.append(event)
+                    self._track(event)
+                if newest is not None:
+                    self._channel_mono[conn] = float(newest)
+                self.cond.notify_all()
 
     def _from_tracer(self, data: dict) -> Event | None:
         kind = data.get("kind")
-        if kind in ("exit", "hello"):
+        if kind in ("exit", "hello", "sync"):
             return None  # the session reports exits from the real exit status
-        args = data.get("args")
         pid = data.get("pid")
         side = data.get("side", "?")
         record = self.sides.get(side)
         if record is not None and pid is not None:
             record.pids.add(pid)
-        return Event(
-            t=float(data.get("mono", time.monotonic())) - self.t0, side=side, kind=kind,
-            name=data.get("name"), args=tuple(args) if args is not None else None,
-            result=data.get("result"), error=data.get("error"), errno=data.get("errno"),
-            message=data.get("message"), count=data.get("count"), sock=data.get("sock"),
-            real=data.get("real"), pid=pid,
-        )
+        values = {k: v for k, v in data.items() if k in _TRACER_FIELDS}
+        for key in _TUPLES:
+            if values.get(key) is not None:
+                values[key] = tuple(values[key])
+        for key in _ADDRESSES:
+            if key in values:
+                values[key] = address(values[key])
+        return Event(t=float(data.get("mono", time.monotonic())) - self.t0, side=side,
+                     kind=kind, **values)
+
+    def settled(self, t: float, timeout: float = 2.0) -> bool:
+        """Whether every event stamped before ``t`` (session time) has arrived; waits for it,
+        at most ``timeout``. Each traced process's lines arrive in the order of their stamps,
+        so a channel is settled once a line stamped at ``t`` or later came from it: those that
+        have not are asked to write what they hold (they answer with a ``sync`` line), and
+        processes started but not yet heard from are awaited. False if the deadline passed."""
+        mono = self.t0 + t
+        deadline = time.monotonic() + timeout
+        asked: set[socket.socket] = set()
+        with self.cond:
+            while True:
+                behind = [c for c, stamp in self._channel_mono.items() if stamp < mono]
+                unheard = any(pid not in self._traced_pids and pid not in self._gave_up
+                              and any(r.pid == pid and r.exit_code is None for r in self.history)
+                              for pid in self._spawned)
+                if not behind and not unheard and self._unidentified <= 0:
+                    return True
+                for conn in behind:
+                    if conn not in asked:
+                        asked.add(conn)
+                        try:
+                            conn.send(b"s")
+                        except OSError:
+                            pass
+                left = deadline - time.monotonic()
+                if left <= 0 or self._closed:
+                    return False
+                self.cond.wait(min(left, MONITOR_PERIOD))
 
     def _read_output(self, record: Side) -> None:
+        """Drain the side's terminal. What the program prints reaches the session through its
+        trace channel, stamped where it was written; the terminal's text is kept (its end) only
+        for a process that never opened a channel (the interpreter failed before the tracer
+        ran), and then reported as its output when it ends."""
         import pexpect
 
         child = record.child
-        pending: list[str] = []
-        pending_t = 0.0
-        last_flush = 0.0
-
-        def flush() -> None:
-            nonlocal pending, last_flush
-            if not pending:
-                return
-            text = "".join(pending).replace("\r\n", "\n").replace("\r", "")
-            pending = []
-            last_flush = time.monotonic()
-            if len(text) > OUTPUT_EVENT_MAX:
-                cut = len(text) - OUTPUT_EVENT_MAX
-                text = text[:OUTPUT_EVENT_MAX] + f"\n[… {cut:,} more characters]\n"
-            self.add(Event(pending_t, record.name, "output", text=text, pid=record.pid))
-
+        tail = ""
         while True:
             try:
-                data = child.read_nonblocking(1 << 16, timeout=OUTPUT_BATCH)
+                data = child.read_nonblocking(1 << 16, timeout=None)
             except pexpect.TIMEOUT:
-                flush()
                 continue
             except (pexpect.EOF, OSError, ValueError):
                 break
-            if not pending:
-                pending_t = self.now()
             record.output_chars += len(data)
-            pending.append(data)
-            if time.monotonic() - last_flush >= OUTPUT_BATCH:
-                flush()
-        flush()
+            tail = (tail + data)[-OUTPUT_EVENT_MAX:]
         code = _exit_status(child)
         # Report the exit after the process's last trace events (its channel closes with it).
         try:
@@ -700,8 +729,15 @@ class Session:
         except WaitTimeout:
             with self.cond:
                 self._gave_up.add(record.pid)
+        with self.cond:
+            heard = record.pid in self._traced_pids
+        if not heard and tail.strip():
+            text = tail.replace("\r\n", "\n").replace("\r", "")
+            self.add(Event(self.now(), record.name, "output", text=text, stream="terminal",
+                           pid=record.pid))
         record.exit_code = code
         self.add(record.exit_event(self.now(), code))
+        self._sample_tcp()  # what the kernel's table says now that the process is gone
 
     def _monitor_loop(self) -> None:
         while not self._closed:
@@ -717,12 +753,19 @@ class Session:
                                              seconds=round(waited, 3), sock=call.sock, pid=call.pid))
             for e in blocked:
                 self.add(e)
-            if self._poll_tcp and kernel.available():
-                current = {real: nominal for nominal, real in self.port_map.items()}
-                states = kernel.connections(current)
-                if states != self._tcp_last:
-                    self._tcp_last = states
-                    self.add(Event(self.now(), "kernel", "tcp", states=states))
+            self._sample_tcp()
+
+    def _sample_tcp(self) -> None:
+        """A ``tcp`` event when the kernel's table for the session's ports has changed."""
+        if not (self._poll_tcp and kernel.available()) or self._closed:
+            return
+        current = {real: nominal for nominal, real in self.port_map.items()}
+        states = kernel.connections(current)
+        with self.cond:
+            if states == self._tcp_last:
+                return
+            self._tcp_last = states
+        self.add(Event(self.now(), "kernel", "tcp", states=states))
 
 
 def _exit_status(child: object) -> int:

@@ -3,34 +3,40 @@
 Run as ``python tracer.py SCRIPT [ARGS...]`` (never imported by the script). Before the script
 starts it replaces ``socket.socket`` with a subclass whose methods report each call (enter,
 return, raise) as one JSON line to the runner's channel, an ``AF_UNIX`` socket whose path is in
-``SOCKTEACH_TRACE``. ``input()`` and the process's exit are reported too.
+``SOCKTEACH_TRACE``; ``select``/``poll``/``epoll`` (and so ``selectors`` and ``asyncio``),
+``input()``, what the program writes to stdout/stderr, and its exit are reported too. Each line
+is stamped here, in the traced process, on the system-wide monotonic clock: that is what makes
+the stream's order true (see ``events.py``, "Ordering rule"). The fields are those of
+``events.py``'s version 2.
 
 The script behaves as it would untraced: same results, same exceptions, and an uncaught
 exception's traceback shows the script's lines, not the tracer's.
 
 Environment:
-  SOCKTEACH_TRACE      channel path (without it nothing is reported, only ports are mapped)
-  SOCKTEACH_SIDE       the side's name ("server", "client", …)
-  SOCKTEACH_PORTS      nominal→real port map, "8081:40123,8080:40124"
-  SOCKTEACH_LOOPBACK   "1": refuse non-loopback addresses, map ''/0.0.0.0 to 127.0.0.1
+  SOCKTEACH_TRACE        channel path (without it nothing is reported, only ports are mapped)
+  SOCKTEACH_SIDE         the side's name ("server", "client", …)
+  SOCKTEACH_PORTS        nominal→real port map, "8081:40123,8080:40124"
+  SOCKTEACH_LOOPBACK     "1": refuse non-loopback addresses, bind wildcards to loopback
+  SOCKTEACH_FOLD_OUTPUT  "1": the program's own stdout is a file: a line written again and
+                         again is written a few times, then counted (the file stays small)
 
-This file imports only the standard library, and nothing from sockteach.
+This file imports only the standard library, and nothing from sockteach; its helpers live in
+``tracer_facts.py`` beside it (imported before the script's folder takes sys.path[0]).
 """
 
 import builtins
-import errno as _errno
-import json
+import io
 import os
-import select as _select
-import socket as _socket_module
+import signal
 import sys
 import threading
 import time
 import types
 
-_THIS_FILE = os.path.abspath(__file__)
-_Original = _socket_module.socket
-_STARTED = time.monotonic()
+import tracer_facts as facts  # beside this file: sys.path[0] until main() gives it the script's
+from tracer_facts import _Original, _orig_select, _socket_module
+
+_THIS_FILES = (os.path.abspath(__file__), os.path.abspath(facts.__file__))
 
 METHODS = (
     "bind", "listen", "accept", "connect", "connect_ex", "recv", "send", "sendall",
@@ -38,35 +44,31 @@ METHODS = (
     "close", "setblocking", "settimeout", "gettimeout", "fileno", "makefile",
     "shutdown", "recv_into",
 )
-_FOLD_AFTER = 0.05
+_FOLD_AFTER = 0.05  # seconds between two `repeat` events of one fold
 _BATCH = 0.02  # seconds a trace line may wait to be written with others
 _BLOCKED = 0.005  # a call that took longer than this did block: its return is sent at once
 _MAY_BLOCK = frozenset(("accept", "connect", "connect_ex", "recv", "recvfrom", "recv_into",
-                        "send", "sendall", "sendto"))  # seconds between two `repeat` events of one spinning call
-
-
-def _parse_ports(text):
-    ports = {}
-    for item in (text or "").split(","):
-        if ":" in item:
-            nominal, real = item.split(":", 1)
-            ports[int(nominal)] = int(real)
-    return ports
+                        "send", "sendall", "sendto"))
+_FOLDABLE = frozenset(("recv", "recv_into", "send", "sendall"))
+_OUTPUT_MAX = 4000  # characters of one output event kept (the rest is counted)
+_FOLD_WRITTEN = 3  # with SOCKTEACH_FOLD_OUTPUT, repeats of a line still written
 
 
 class _Channel:
     """JSON lines to the runner; one connection per process (re-opened after fork).
 
-    Lines are batched: a line is written at once only when the runner must know now (a call
-    that is about to block, a call that has blocked and returns, the exit); otherwise it waits
-    at most ``_BATCH`` seconds, written by a small flusher thread. That keeps the tracer's cost
-    per socket call low without letting the runner's view go stale.
+    Lines are stamped and queued under one lock, so a process's lines reach the runner in the
+    order of their stamps. A line is written at once only when the runner must know now (a call
+    that is about to block, a call that has blocked and returns, the exit); otherwise it waits at
+    most ``_BATCH`` seconds, written by a small flusher thread. The runner may ask at any time
+    (one byte on the channel) that everything be written: a listener thread answers with a
+    ``sync`` line — everything stamped before it has then been sent.
     """
 
     def __init__(self, path, side):
         self.path = path
         self.side = side
-        self.lock = threading.Lock()
+        self.lock = threading.RLock()
         self.sock = None
         self.buf = []
         self.last = 0.0
@@ -86,10 +88,12 @@ class _Channel:
             self.sock = s
         except OSError:
             return
-        self.emit("hello", True, {})  # tells the runner which process this channel is
+        self.emit("hello", True, {"capture": 1})  # which process this channel is
+        threading.Thread(target=self._answer_syncs, args=(s,), name="sockteach-trace-sync",
+                         daemon=True).start()
 
     def after_fork(self):
-        self.lock = threading.Lock()
+        self.lock = threading.RLock()
         self.buf = []
         self.wake = threading.Event()
         if self.sock is not None:
@@ -99,13 +103,12 @@ class _Channel:
                 pass
         self.open()
 
-    def emit(self, kind, urgent, fields):
+    def emit(self, kind, urgent, fields, t=None):
         if self.sock is None:
             return
-        now = time.monotonic()
-        line = _line(kind, now, fields) + self.tail
         with self.lock:
-            self.buf.append(line)
+            now = time.monotonic()
+            self.buf.append(facts.line(kind, now if t is None else t, fields) + self.tail)
             due = urgent or now - self.last >= _BATCH or len(self.buf) >= 256
         if due:
             self.flush()
@@ -136,7 +139,19 @@ class _Channel:
             self.wake.wait()
             time.sleep(_BATCH)  # gather a batch: a period, not a synchronisation
             self.wake.clear()
-            self.flush()
+            flush_all()
+
+    def _answer_syncs(self, sock):
+        while True:
+            try:
+                request = _Original.recv(sock, 64)
+            except OSError:
+                return
+            if not request or self.sock is not sock:
+                return
+            with self.lock:
+                _flush_pending()
+                self.emit("sync", True, {})
 
     @property
     def tail(self):
@@ -144,223 +159,193 @@ class _Channel:
         pid = os.getpid()
         if self._tail_pid != pid:
             self._tail_pid = pid
-            self._tail = ',"pid":%d,"side":%s}\n' % (pid, json.dumps(self.side, ensure_ascii=False))
+            self._tail = ',"pid":%d,"side":%s}\n' % (pid, facts.quote(self.side))
         return self._tail
 
 
-try:
-    from _json import encode_basestring as _quote  # the C version
-except ImportError:  # pragma: no cover
-    from json.encoder import py_encode_basestring as _quote
-
-
-def _line(kind, now, fields):
-    """One event as JSON, without its closing brace (cheaper than json.dumps: every socket
-    call pays for it). Values are str, int, float, None or lists of str."""
-    parts = ['{"kind":"', kind, '","mono":', repr(now)]
-    for key, value in fields.items():
-        parts.append(',"%s":' % key)
-        if value.__class__ is str:
-            parts.append(_quote(value))
-        elif value is None:
-            parts.append("null")
-        elif value.__class__ is list:
-            parts.append("[" + ",".join(map(_quote, value)) + "]")
-        elif value.__class__ is int or value.__class__ is float:
-            parts.append(repr(value))
-        else:
-            parts.append(json.dumps(value, ensure_ascii=False, default=str))
-    return "".join(parts)
-
-
 _channel = _Channel(os.environ.get("SOCKTEACH_TRACE"), os.environ.get("SOCKTEACH_SIDE", "main"))
-_ports = _parse_ports(os.environ.get("SOCKTEACH_PORTS"))
-_reverse_ports = {real: nominal for nominal, real in _ports.items()}
-_loopback_only = os.environ.get("SOCKTEACH_LOOPBACK") == "1"
 _local = threading.local()
 
 
-# ----- formatting values for the event stream ---------------------------------------------
+# ----- folds: the spin, counted instead of listed -------------------------------------------
 
-_MAX_REPR = 300
-_NAMES = {}
+class _Fold:
+    """One thing that keeps happening the same way: a call giving the same empty result, a wait
+    giving the same ready set, the same line printed. Counted; a ``repeat`` now and then."""
 
+    __slots__ = ("name", "result", "sig", "count", "last_emit", "last_t", "pending", "fields")
 
-_SOCKET_OPTIONS = (
-    "SO_REUSEADDR", "SO_REUSEPORT", "SO_KEEPALIVE", "SO_RCVBUF", "SO_SNDBUF", "SO_LINGER",
-    "SO_BROADCAST", "SO_ERROR", "SO_TYPE", "SO_RCVTIMEO", "SO_SNDTIMEO", "SO_RCVLOWAT",
-    "SO_SNDLOWAT", "SO_OOBINLINE", "SO_DONTROUTE", "SO_ACCEPTCONN", "SO_DEBUG",
-    "SO_PRIORITY", "SO_BINDTODEVICE", "SO_EXCLUSIVEADDRUSE",
-)
-_TCP_OPTIONS = ("TCP_NODELAY", "TCP_MAXSEG", "TCP_KEEPIDLE", "TCP_KEEPINTVL", "TCP_KEEPCNT",
-                "TCP_QUICKACK", "TCP_CORK", "TCP_INFO", "TCP_USER_TIMEOUT", "TCP_FASTOPEN")
-
-
-def _symbolic_names():
-    """Number → name tables for setsockopt/getsockopt arguments (only the usual names: other
-    protocol families reuse the same numbers)."""
-    def table(names):
-        out = {}
-        for name in names:
-            value = getattr(_socket_module, name, None)
-            if isinstance(value, int):
-                out.setdefault(value, name)
-        return out
-
-    level = table(("SOL_SOCKET", "IPPROTO_TCP", "IPPROTO_IP", "IPPROTO_IPV6"))
-    return level, table(_SOCKET_OPTIONS), table(_TCP_OPTIONS)
+    def __init__(self, name, result, fields, sig=None):
+        self.name, self.result, self.fields = name, result, fields
+        self.sig = result if sig is None else sig  # what a repetition must equal
+        self.count = 0
+        self.last_emit = 0.0
+        self.last_t = 0.0
+        self.pending = False
 
 
-def _fmt(value):
-    if isinstance(value, _Original):
+_folds = {}  # key -> _Fold: (fd, name), ("wait", id), ("output", stream, text)
+_OUTPUT_FOLDS = 8  # different lines of one stream folded at once, at most
+
+
+def _flush_one(fold):
+    if fold.pending:
+        fold.pending = False
+        fold.last_emit = time.monotonic()
+        fields = dict(fold.fields, name=fold.name, result=fold.result, count=fold.count)
+        _channel.emit("repeat", False, fields, t=fold.last_t)
+
+
+def _count(fold):
+    now = time.monotonic()
+    fold.count += 1
+    fold.pending = True
+    fold.last_t = now
+    if now - fold.last_emit >= _FOLD_AFTER:
+        with _channel.lock:
+            _flush_one(fold)
+
+
+def _emit(kind, urgent=False, spin=False, t=None, **fields):
+    """Write one event, after what is waiting (a partial output line, fold counts). An event
+    that is not part of a spin (``spin``: a wait's call, an empty result) ends every fold."""
+    with _channel.lock:
+        if _out_pending:
+            _flush_pending_output()
+        if _folds:
+            for fold in _folds.values():
+                _flush_one(fold)
+            if not spin:
+                _disarm_all()
+        _channel.emit(kind, urgent, fields, t)
+
+
+def _disarm_all():
+    """Every fold ends (something else happened). Where the program's own output was folded
+    (SOCKTEACH_FOLD_OUTPUT), the lines not written are counted in one line of their own."""
+    if _fold_output:
+        for key, fold in _folds.items():
+            if key[0] == "output" and fold.count > _FOLD_WRITTEN:
+                _write_through(key[1], "[… %s %d more times — sockteach folded the repeats]\n"
+                               % (fold.result.rstrip("\n"), fold.count - _FOLD_WRITTEN))
+    _folds.clear()
+
+
+def _arm(key, name, result, fields, sig=None):
+    with _channel.lock:
+        _folds[key] = _Fold(name, result, fields, sig)
+
+
+def _flush_pending():
+    if _out_pending:
+        _flush_pending_output()
+    for fold in list(_folds.values()):
+        _flush_one(fold)
+
+
+def flush_all():
+    with _channel.lock:
+        _flush_pending()
+        _channel.flush()
+
+
+# ----- output: captured where it is written -------------------------------------------------
+
+_out_pending = {}  # stream -> [text, t of its first write]
+_fold_output = os.environ.get("SOCKTEACH_FOLD_OUTPUT") == "1"
+
+
+def _flush_pending_output():
+    for stream, (text, t) in list(_out_pending.items()):
+        del _out_pending[stream]
+        _channel.emit("output", False, {"text": text, "stream": stream}, t)
+
+
+def _output(stream, text):
+    """Called before the text is written: whole lines become events (a repeated line a fold)."""
+    if _channel.sock is None:
+        return True
+    with _channel.lock:
+        now = time.monotonic()
+        pending = _out_pending.get(stream)
+        if pending is None:
+            pending = _out_pending[stream] = ["", now]
+        if len(pending[0]) < _OUTPUT_MAX:
+            pending[0] += text
+        else:  # a flood without newlines: keep the start, count the rest
+            pending.append(len(text))
+        if "\n" not in text and len(pending[0]) < _OUTPUT_MAX:
+            return True
+        del _out_pending[stream]
+        lines, t = pending[0], pending[1]
+        cut = sum(pending[2:])
+        if cut:
+            lines += "\n[… %d more characters]\n" % cut
+        elif len(lines) > _OUTPUT_MAX:
+            lines = lines[:_OUTPUT_MAX] + "\n[… %d more characters]\n" % (len(lines) - _OUTPUT_MAX)
+        key = ("output", stream, lines)
+        fold = _folds.get(key)
+        if fold is not None:  # the same line again, in a spin: count it
+            _count(fold)
+            return not _fold_output or fold.count <= _FOLD_WRITTEN
+        _emit("output", spin=True, t=t, text=lines, stream=stream)
+        same_stream = [k for k in _folds if k[0] == "output" and k[1] == stream]
+        if len(same_stream) >= _OUTPUT_FOLDS:
+            del _folds[same_stream[0]]
+        _arm(key, "output", lines, {"text": lines, "stream": stream})
+        return True
+
+
+def _write_through(stream, text):
+    target = getattr(sys, stream, None)
+    try:
+        io.TextIOWrapper.write(target, text)
+    except Exception:
+        pass
+
+
+class _TracedText(io.TextIOWrapper):
+    """sys.stdout / sys.stderr: the same buffer, each write reported before it is made."""
+
+    def write(self, s):
+        if s and s.__class__ is str and not getattr(_local, "depth", 0):
+            if not _output(self._st_stream, s):
+                return len(s)
+        return super().write(s)
+
+
+def _install_streams():
+    for stream in ("stdout", "stderr"):
+        old = getattr(sys, stream, None)
+        if old is None or not isinstance(old, io.TextIOWrapper):
+            continue
         try:
-            fd = _Original.fileno(value)
-        except OSError:
-            fd = -1
-        return "<socket fd=%d>" % fd
-    if isinstance(value, tuple):
-        inner = ", ".join(_fmt(v) for v in value)
-        return "(" + inner + ("," if len(value) == 1 else "") + ")"
-    if isinstance(value, (bytes, bytearray, memoryview)):
-        data = bytes(value)
-        if len(data) > _MAX_REPR:
-            return repr(data[:_MAX_REPR]) + "…(%d bytes)" % len(data)
-        return repr(data)
-    text = repr(value)
-    return text if len(text) <= _MAX_REPR else text[:_MAX_REPR] + "…"
+            new = _TracedText(old.buffer, encoding=old.encoding, errors=old.errors,
+                              line_buffering=old.line_buffering, write_through=old.write_through)
+        except (AttributeError, ValueError):
+            continue
+        new._st_stream = stream
+        setattr(sys, stream, new)
 
 
-def _fmt_args(name, args):
-    if name in ("recv_into", "recvfrom_into") and args:
-        try:  # the buffer to fill: its size matters, not the bytes it holds before
-            size = len(args[0])
-        except TypeError:
-            size = -1
-        return ["<buffer of %d bytes>" % size] + [_fmt(a) for a in args[1:]]
-    if name in ("setsockopt", "getsockopt") and args:
-        if not _NAMES:
-            _NAMES["level"], _NAMES["sol"], _NAMES["tcp"] = _symbolic_names()
-        out = [_NAMES["level"].get(args[0], repr(args[0]))]
-        if len(args) > 1:
-            table = _NAMES["sol"] if args[0] == _socket_module.SOL_SOCKET else _NAMES["tcp"]
-            out.append(table.get(args[1], repr(args[1])) if args[0] in (
-                _socket_module.SOL_SOCKET, _socket_module.IPPROTO_TCP) else repr(args[1]))
-        out.extend(_fmt(a) for a in args[2:])
-        return out
-    return [_fmt(a) for a in args]
+_original_os_write = os.write
 
 
-# ----- addresses: nominal ports and loopback only ------------------------------------------
-
-_LOOPBACK_NAMES = ("localhost", "ip6-localhost")
-
-
-def _is_loopback(host):
-    if host in _LOOPBACK_NAMES:
-        return True
-    if isinstance(host, str) and host.startswith("127.") and host.count(".") == 3:
-        return True
-    return host in ("::1", "0:0:0:0:0:0:0:1")
-
-
-def _refuse(host, verb):
-    raise PermissionError(
-        _errno.EACCES,
-        "sockteach: only loopback addresses (127.0.0.1, ::1) may be used here; "
-        "refused to %s %r" % (verb, host),
-    )
-
-
-def _map_out(sock, address, verb):
-    """Nominal → real port, wildcard → loopback; None if the address is not mapped."""
-    if sock.family not in (_socket_module.AF_INET, _socket_module.AF_INET6):
-        return address
-    if not isinstance(address, tuple) or len(address) < 2:
-        return address
-    host, port = address[0], address[1]
-    if _loopback_only:
-        if host in ("", "0.0.0.0"):
-            host = "127.0.0.1"
-        elif host in ("::", "0:0:0:0:0:0:0:0"):
-            host = "::1"
-        elif host in ("<broadcast>",) or not _is_loopback(host):
-            _refuse(host, verb)
-    if isinstance(port, int) and port in _ports:
-        port = _ports[port]
-    return (host, port) + tuple(address[2:])
-
-
-def _map_in(value):
-    """Real → nominal port in an address the program gets back."""
-    if isinstance(value, tuple) and len(value) >= 2 and isinstance(value[1], int) \
-            and isinstance(value[0], str) and value[1] in _reverse_ports:
-        return (value[0], _reverse_ports[value[1]]) + tuple(value[2:])
-    return value
+def _os_write(fd, data):
+    if fd in (1, 2) and not getattr(_local, "depth", 0):
+        try:
+            _output("stdout" if fd == 1 else "stderr", bytes(data).decode("utf-8", "replace"))
+        except Exception:
+            pass
+    return _original_os_write(fd, data)
 
 
 # ----- the traced socket class --------------------------------------------------------------
 
-class _Fold:
-    """A call that keeps returning the same empty result (the spin), counted, not listed."""
-
-    __slots__ = ("name", "result", "count", "last_emit", "pending")
-
-    def __init__(self, name, result):
-        self.name, self.result = name, result
-        self.count = 0
-        self.last_emit = 0.0
-        self.pending = False
-
-
-_folds = {}  # (fd, name) -> _Fold
-
-
-def _flush_folds():
-    for (fd, _name), fold in list(_folds.items()):
-        _flush_one(fold, fd)
-
-
-def _flush_one(fold, fd):
-    if fold.pending:
-        fold.pending = False
-        fold.last_emit = time.monotonic()
-        _channel.emit("repeat", False, {"name": fold.name, "result": fold.result,
-                                        "count": fold.count, "sock": fd})
-
-
-def _emit(kind, urgent=False, **fields):
-    if _folds:
-        _flush_folds()
-    _channel.emit(kind, urgent, fields)
-
-
-def _empty(name, args, result):
-    if name == "recv":
-        return result == b""
-    if name == "send":
-        return result == 0 and args and len(args[0]) == 0
-    return False
-
-
-def _would_block(sock, fd, name, args):
-    """Whether the call may wait: then the runner must hear of it before it starts."""
-    try:
-        if _Original.gettimeout(sock) == 0.0:
-            return False  # non-blocking: it never waits
-        if name in ("recv", "recvfrom", "recv_into", "accept"):
-            return not _select.select((fd,), (), (), 0)[0]
-        if name in ("send", "sendall", "sendto"):
-            if not args or len(args[0]) > 1024:
-                return True
-            return not _select.select((), (fd,), (), 0)[1]
-    except (OSError, ValueError, TypeError):
-        pass
-    return True
-
-
 def _wrap(name):
     original = getattr(_Original, name)
     may_block = name in _MAY_BLOCK
+    foldable = name in _FOLDABLE
 
     def traced(self, *args, **kwargs):
         if getattr(_local, "depth", 0):
@@ -369,79 +354,44 @@ def _wrap(name):
             fd = _Original.fileno(self)
         except OSError:
             fd = -1
-        if name == "close":
-            for key in [k for k in _folds if k[0] == fd]:
-                _flush_one(_folds.pop(key), fd)
-        fold = _folds.get((fd, name))
-        if fold is not None:
-            # This socket's last call of this kind returned an empty result: count a repeat.
+        fold = _folds.get((fd, name)) if foldable else None
+        if fold is not None:  # the same call again on a spinning socket: count, don't list
+            started = time.monotonic()
             _local.depth = 1
             try:
                 result = original(self, *args, **kwargs)
-            except BaseException:
+            except BaseException as exc:
                 _local.depth = 0
-                del _folds[(fd, name)]
-                _flush_one(fold, fd)
+                _emit("call", t=started, **facts.call_fields(self, name, args, fd))
+                _emit("raise", True, **facts.raise_fields(self, name, exc, fd))
                 raise
             _local.depth = 0
-            if _empty(name, args, result):
-                fold.count += 1
-                fold.pending = True
-                if time.monotonic() - fold.last_emit >= _FOLD_AFTER:
-                    _flush_one(fold, fd)
+            if facts.empty(name, args, result):
+                _count(fold)
                 return result
-            del _folds[(fd, name)]
-            _flush_one(fold, fd)
-            # a non-empty result: fall through and report it as an ordinary call
-            _emit("call", name=name, args=_fmt_args(name, args), sock=fd)
-            _emit("return", name=name, result=_fmt(result), sock=fd)
+            _emit("call", t=started, **facts.call_fields(self, name, args, fd))
+            _emit("return", **facts.return_fields(self, name, args, result, fd))
             return result
 
-        real = None
-        call_args = args
-        if name in ("bind", "connect", "connect_ex") and args:
-            mapped = _map_out(self, args[0], name)
-            if mapped != args[0]:
-                real = _fmt(mapped)
-            call_args = (mapped,) + args[1:]
-        elif name == "sendto" and len(args) >= 2:
-            mapped = _map_out(self, args[-1], "send to")
-            if mapped != args[-1]:
-                real = _fmt(mapped)
-            call_args = args[:-1] + (mapped,)
-        fields = {"name": name, "args": _fmt_args(name, args), "sock": fd}
-        if real is not None:
-            fields["real"] = real
-        _emit("call", may_block and _would_block(self, fd, name, args), **fields)
+        fields = facts.call_fields(self, name, args, fd)
+        call_args = facts.mapped_args(self, name, args, fields)
+        urgent = may_block and facts.would_block(self, fd, name, args)
+        _emit("call", urgent, spin=foldable, **fields)
         started = time.monotonic()
         _local.depth = 1
         try:
             result = original(self, *call_args, **kwargs)
         except BaseException as exc:
             _local.depth = 0
-            _emit("raise", True, name=name, error=type(exc).__name__,
-                  errno=getattr(exc, "errno", None), message=str(exc), sock=fd)
+            _emit("raise", True, **facts.raise_fields(self, name, exc, fd))
             raise
         _local.depth = 0
-        if name in ("getsockname", "getpeername"):
-            result = _map_in(result)
-        elif name == "accept":
-            result = (result[0], _map_in(result[1]))
-            new_fd = _Original.fileno(result[0])
-            for key in [k for k in _folds if k[0] == new_fd]:
-                del _folds[key]
-        elif name == "recvfrom":
-            result = (result[0], _map_in(result[1]))
-        extra = {}
-        if name == "listen":
-            try:
-                extra["real"] = _fmt(_Original.getsockname(self))
-            except OSError:
-                pass
-        _emit("return", time.monotonic() - started > _BLOCKED, name=name, result=_fmt(result),
-              sock=fd, **extra)
-        if _empty(name, args, result):
-            _folds[(fd, name)] = _Fold(name, _fmt(result))
+        result = facts.returned(name, result)
+        empty = foldable and facts.empty(name, args, result)
+        out = facts.return_fields(self, name, args, result, fd)
+        _emit("return", time.monotonic() - started > _BLOCKED, spin=empty, **out)
+        if empty:
+            _arm((fd, name), name, out["result"], facts.fold_fields(out))
         return result
 
     traced.__name__ = name
@@ -451,7 +401,12 @@ def _wrap(name):
 
 
 class socket(_Original):  # noqa: N801 - the name the script sees
-    __slots__ = ()
+    __slots__ = ("_st_family", "_st_type", "_st_internal")
+
+    def __init__(self, *args, **kwargs):
+        _Original.__init__(self, *args, **kwargs)
+        self._st_family, self._st_type = facts.kind_names(self)
+        self._st_internal = None
 
     def __repr__(self):
         depth = getattr(_local, "depth", 0)
@@ -467,6 +422,171 @@ for _name in METHODS:
 socket.__module__ = "socket"
 socket.__doc__ = _Original.__doc__
 
+_original_socketpair = _socket_module.socketpair
+
+
+def _socketpair(*args, **kwargs):
+    """socket.socketpair(); the pair an asyncio event loop makes for itself is labelled."""
+    pair = _original_socketpair(*args, **kwargs)
+    caller = sys._getframe(1).f_globals.get("__name__", "")
+    if caller.startswith("asyncio"):
+        for s in pair:
+            if isinstance(s, socket):
+                s._st_internal = "asyncio"
+    return pair
+
+
+# ----- select, poll, epoll (and so selectors and asyncio) -----------------------------------
+
+def _wait(name, key, rfds, wfds, timeout, call, ready):
+    """One wait for readiness, reported like a call. ``call(t)`` waits at most ``t`` (0: not at
+    all, None: no limit) and ``ready(result)`` gives the ready (read, write) fds. The same
+    ready set again and again, with only spin events between, is a fold."""
+    if getattr(_local, "depth", 0):
+        return call(timeout)
+    fields = {"name": name, "rfds": rfds, "wfds": wfds, "timeout": timeout}
+    _local.depth = 1
+    try:
+        result = call(0)  # a look without waiting: what the wait gives when something is ready
+    finally:
+        _local.depth = 0
+    r, w = ready(result)
+    if r or w or timeout == 0:
+        fold = _folds.get(key)
+        if fold is not None and fold.sig == (r, w, rfds, wfds):
+            _count(fold)
+            return result
+        out = {"name": name, "result": repr((r, w)), "rfds": r, "wfds": w}
+        _emit("call", spin=True, **fields)
+        _emit("return", spin=True, **out)
+        _arm(key, name, out["result"], out, (r, w, rfds, wfds))
+        return result
+    _emit("call", True, spin=True, **fields)  # it will wait: the runner must know before
+    started = time.monotonic()
+    _local.depth = 1
+    try:
+        result = call(timeout)
+    except BaseException as exc:
+        _local.depth = 0
+        _emit("raise", True, **facts.error_fields(name, exc))
+        raise
+    _local.depth = 0
+    r, w = ready(result)
+    out = {"name": name, "result": repr((r, w)), "rfds": r, "wfds": w}
+    _emit("return", time.monotonic() - started > _BLOCKED, spin=True, **out)
+    _arm(key, name, out["result"], out, (r, w, rfds, wfds))
+    return result
+
+
+def _select(rlist, wlist, xlist, timeout=None):
+    try:
+        rfds, wfds = facts.fds(rlist), facts.fds(wlist)
+    except Exception:
+        return _orig_select(rlist, wlist, xlist, timeout)
+    return _wait("select", ("wait", "select"), rfds, wfds, timeout,
+                 lambda t: _orig_select(rlist, wlist, xlist, t),
+                 lambda res: (facts.fds(res[0]), facts.fds(res[1])))
+
+
+class _Registered:
+    """A poll or epoll object whose waits are reported (the real one does the work)."""
+
+    _name = "poll"
+    _IN = 0
+    _OUT = 0
+
+    def __init__(self, real):
+        self._real = real
+        self._masks = {}
+
+    def register(self, fd, eventmask=None):
+        fd = fd if isinstance(fd, int) else fd.fileno()
+        if eventmask is None:
+            self._real.register(fd)
+            self._masks[fd] = self._IN | self._OUT
+        else:
+            self._real.register(fd, eventmask)
+            self._masks[fd] = eventmask
+
+    def modify(self, fd, eventmask):
+        fd = fd if isinstance(fd, int) else fd.fileno()
+        self._real.modify(fd, eventmask)
+        self._masks[fd] = eventmask
+
+    def unregister(self, fd):
+        fd = fd if isinstance(fd, int) else fd.fileno()
+        self._real.unregister(fd)
+        self._masks.pop(fd, None)
+
+    def _sets(self):
+        return ([fd for fd, m in self._masks.items() if m & self._IN],
+                [fd for fd, m in self._masks.items() if m & self._OUT])
+
+    def _ready(self, result):
+        return ([fd for fd, ev in result if ev & ~self._OUT],
+                [fd for fd, ev in result if ev & self._OUT])
+
+    def __getattr__(self, name):
+        return getattr(self._real, name)
+
+    def __enter__(self):
+        self._real.__enter__()
+        return self
+
+    def __exit__(self, *exc):
+        return self._real.__exit__(*exc)
+
+
+class _Poll(_Registered):
+    _name = "poll"
+    _IN = getattr(facts.select_module, "POLLIN", 1) | getattr(facts.select_module, "POLLPRI", 2)
+    _OUT = getattr(facts.select_module, "POLLOUT", 4)
+
+    def poll(self, timeout=None):
+        rfds, wfds = self._sets()
+        limit = None if timeout is None or timeout < 0 else timeout / 1000
+        return _wait("poll", ("wait", id(self)), rfds, wfds, limit,
+                     lambda t: self._real.poll(None if t is None else t * 1000), self._ready)
+
+
+class _Epoll(_Registered):
+    _name = "epoll"
+    _IN = getattr(facts.select_module, "EPOLLIN", 1) | getattr(facts.select_module, "EPOLLPRI", 2)
+    _OUT = getattr(facts.select_module, "EPOLLOUT", 4)
+
+    def poll(self, timeout=None, maxevents=-1):
+        rfds, wfds = self._sets()
+        limit = None if timeout is None or timeout < 0 else timeout
+        return _wait("epoll", ("wait", id(self)), rfds, wfds, limit,
+                     lambda t: self._real.poll(-1 if t is None else t, maxevents), self._ready)
+
+    @classmethod
+    def fromfd(cls, fd):
+        return cls(facts.select_module.epoll.fromfd(fd))
+
+
+def _patch_waits():
+    select_module = facts.select_module
+    select_module.select = _select
+    if hasattr(select_module, "poll"):
+        real_poll = select_module.poll
+        select_module.poll = lambda: _Poll(real_poll())
+    if hasattr(select_module, "epoll"):
+        real_epoll = select_module.epoll
+        _Epoll.real = real_epoll
+
+        def epoll(sizehint=-1, flags=0):
+            return _Epoll(real_epoll(sizehint, flags))
+
+        epoll.fromfd = _Epoll.fromfd
+        select_module.epoll = epoll
+    import selectors
+
+    if hasattr(selectors, "EpollSelector"):
+        selectors.EpollSelector._selector_cls = staticmethod(select_module.epoll)
+    if hasattr(selectors, "PollSelector"):
+        selectors.PollSelector._selector_cls = staticmethod(select_module.poll)
+
 
 # ----- input() and exit ---------------------------------------------------------------------
 
@@ -474,11 +594,13 @@ _original_input = builtins.input
 
 
 def _traced_input(prompt=""):
+    if prompt and facts.prompt_bypasses_stdout():
+        _output("stdout", str(prompt))  # a terminal's input() writes the prompt itself
     _emit("call", True, name="input", args=[repr(prompt)])
     try:
         text = _original_input(prompt)
     except BaseException as exc:
-        _emit("raise", True, name="input", error=type(exc).__name__, errno=None, message=str(exc))
+        _emit("raise", True, **facts.error_fields("input", exc))
         raise
     _emit("return", True, name="input", result=repr(text))
     return text
@@ -496,8 +618,18 @@ _original_os_exit = os._exit
 
 def _os_exit(code):
     """``os._exit`` (a forked child's usual end) skips atexit: write what is waiting first."""
-    _channel.flush()
+    flush_all()
     _original_os_exit(code)
+
+
+def _on_sigterm(signum, frame):
+    """SIGTERM's default ends the process at once: write what is waiting, then end as it would."""
+    with _channel.lock:
+        _flush_pending()
+        _disarm_all()
+    flush_all()
+    signal.signal(signum, signal.SIG_DFL)
+    os.kill(os.getpid(), signum)
 
 
 def _strip(tb):
@@ -506,7 +638,7 @@ def _strip(tb):
     prev = None
     while tb is not None:
         nxt = tb.tb_next
-        if os.path.abspath(tb.tb_frame.f_code.co_filename) != _THIS_FILE:
+        if os.path.abspath(tb.tb_frame.f_code.co_filename) not in _THIS_FILES:
             if prev is None:
                 head = tb
             else:
@@ -534,6 +666,12 @@ def _thread_excepthook(args):
 _original_thread_hook = threading.excepthook
 
 
+def _after_fork():
+    _folds.clear()
+    _out_pending.clear()
+    _channel.after_fork()
+
+
 def main():
     if len(sys.argv) < 2:
         sys.stderr.write("usage: tracer.py SCRIPT [ARGS...]\n")
@@ -542,15 +680,22 @@ def main():
     sys.argv = sys.argv[1:]
     sys.path[0] = os.path.dirname(script)
     _socket_module.socket = socket
+    _socket_module.socketpair = _socketpair
+    _patch_waits()
     builtins.input = _traced_input
     sys.excepthook = _excepthook
     threading.excepthook = _thread_excepthook
+    if _channel.sock is not None:
+        _install_streams()
+        os.write = _os_write
+        if signal.getsignal(signal.SIGTERM) == signal.SIG_DFL:
+            signal.signal(signal.SIGTERM, _on_sigterm)
     import atexit
     atexit.register(_report_exit)
     os._exit = _os_exit
     if hasattr(os, "register_at_fork"):
-        os.register_at_fork(before=_channel.flush, after_in_child=_after_fork)
-    # Our flusher thread is not the program's: hide the warning it would cause at fork().
+        os.register_at_fork(before=flush_all, after_in_child=_after_fork)
+    # Our threads are not the program's: hide the warning they would cause at fork().
     import warnings
     warnings.filterwarnings("ignore", message=r"This process \(pid=\d+\) is multi-threaded",
                             category=DeprecationWarning)
@@ -578,11 +723,6 @@ def main():
         _exit_code[0] = 1
         raise
     return None
-
-
-def _after_fork():
-    _folds.clear()
-    _channel.after_fork()
 
 
 if __name__ == "__main__":

@@ -412,6 +412,8 @@ class Trial:
         """Where the program listens (real address), from the ``listen`` return event."""
         for e in reversed(self.events(rec)):
             if e.kind == "return" and e.name == "listen" and e.real:
+                if isinstance(e.real, tuple):
+                    return e.real  # the real address (the tracer made '' and 0.0.0.0 loopback)
                 try:
                     addr = ast.literal_eval(e.real)
                 except (ValueError, SyntaxError):

@@ -181,13 +181,16 @@ def _bound(trial: Trial):
 
 
 def _address(call: Event) -> tuple | None:
-    for text in (call.real, call.args[0] if call.args else None):
+    for text in (call.real, call.addr, call.args[0] if call.args else None):
         if not text:
             continue
-        try:
-            addr = ast.literal_eval(text)
-        except (ValueError, SyntaxError):
-            continue
+        if isinstance(text, tuple):
+            addr = text
+        else:
+            try:
+                addr = ast.literal_eval(text)
+            except (ValueError, SyntaxError):
+                continue
         if isinstance(addr, tuple) and len(addr) >= 2 and isinstance(addr[1], int):
             host = addr[0] if addr[0] not in ("", "0.0.0.0", "localhost") else "127.0.0.1"
             return host, addr[1]

@@ -72,6 +72,8 @@ def listening_on(trial: Trial, rec=None) -> str | tuple | None:
     events = trial.events(rec)
     for e in reversed(events):
         if e.kind == "return" and e.name == "listen":
+            if e.real and isinstance(e.real, (str, tuple)) and not str(e.real).startswith(("'", '"', "b'")):
+                return e.real  # structured (events version 2): a path or (ip, port)
             text = e.real
             if not text:  # getsockname() failed: the address asked for in bind()
                 text = next((b.args[0] for b in reversed(events) if b.kind == "call"
