@@ -1,0 +1,43 @@
+"""A program that dies at once keeps its traceback, however busy the machine is: its stderr is
+captured inside the traced process, so nothing races the terminal. Graded 4 at a time while two
+busy loops take both cores."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+from conftest import PROGRAMS, run_cli
+
+EX03 = Path(__file__).parent / "fixtures" / "exercises" / "ex03"
+CASES = {"bad_import": (EX03 / "bad_import.py", "ModuleNotFoundError: No module named 'socketserverr'"),
+         "syntax": (PROGRAMS / "syntax_error.py", "SyntaxError")}
+
+
+def test_tracebacks_survive_a_busy_machine(tmp_path):
+    files = []
+    for i in range(12):
+        name = "bad_import" if i % 3 else "syntax"
+        folder = tmp_path / f"{name}{i}"
+        folder.mkdir()
+        shutil.copy(CASES[name][0], folder / "server.py")
+        files.append((name, folder))
+    burners = [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(2)]
+    try:
+        result = run_cli("grade", "3", *[str(f) for _, f in files], "--jobs", "4",
+                         "--format", "json", timeout=600)
+    finally:
+        for b in burners:
+            b.kill()
+            b.wait(timeout=10)
+    assert result.returncode == 0, result.stderr
+    report = {Path(r["submission"]).name: r for r in json.loads(result.stdout)}
+    assert len(report) == len(files)
+    for name, folder in files:
+        first = report[folder.name]["checks"][0]
+        shown = first["message"] + "\n" + first.get("output", "")
+        assert first["name"] == "runs" and not first["passed"], first
+        assert CASES[name][1] in shown, (folder.name, first)
