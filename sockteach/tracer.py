@@ -46,12 +46,10 @@ METHODS = (
 )
 _FOLD_AFTER = 0.05  # seconds between two `repeat` events of one fold
 _BATCH = 0.02  # seconds a trace line may wait to be written with others
-_BLOCKED = 0.005  # a call that took longer than this did block: its return is sent at once
-_MAY_BLOCK = frozenset(("accept", "connect", "connect_ex", "recv", "recvfrom", "recv_into",
-                        "send", "sendall", "sendto"))
 _FOLDABLE = frozenset(("recv", "recv_into", "send", "sendall"))
 _OUTPUT_MAX = 4000  # characters of one output event kept (the rest is counted)
 _FOLD_WRITTEN = 3  # with SOCKTEACH_FOLD_OUTPUT, repeats of a line still written
+_SAY_EVERY = 5.0  # seconds between two "so far" counts of a line folded in the output itself
 
 
 class _Channel:
@@ -173,12 +171,15 @@ class _Fold:
     """One thing that keeps happening the same way: a call giving the same empty result, a wait
     giving the same ready set, the same line printed. Counted; a ``repeat`` now and then."""
 
-    __slots__ = ("name", "result", "sig", "count", "last_emit", "last_t", "pending", "fields")
+    __slots__ = ("name", "result", "sig", "count", "last_emit", "last_t", "pending", "fields",
+                 "said", "said_at")
 
     def __init__(self, name, result, fields, sig=None):
         self.name, self.result, self.fields = name, result, fields
         self.sig = result if sig is None else sig  # what a repetition must equal
         self.count = 0
+        self.said = 0  # repeats of a folded output line already counted in the output itself
+        self.said_at = time.monotonic()
         self.last_emit = 0.0
         self.last_t = 0.0
         self.pending = False
@@ -221,14 +222,22 @@ def _emit(kind, urgent=False, spin=False, t=None, **fields):
 
 
 def _disarm_all():
-    """Every fold ends (something else happened). Where the program's own output was folded
-    (SOCKTEACH_FOLD_OUTPUT), the lines not written are counted in one line of their own."""
+    """Every fold ends (something else happened). Where the program's own output is folded
+    (SOCKTEACH_FOLD_OUTPUT), the lines not written are counted in a line of their own."""
     if _fold_output:
         for key, fold in _folds.items():
-            if key[0] == "output" and fold.count > _FOLD_WRITTEN:
-                _write_through(key[1], "[… %s %d more times — sockteach folded the repeats]\n"
-                               % (fold.result.rstrip("\n"), fold.count - _FOLD_WRITTEN))
+            if key[0] == "output":
+                _say_folded(fold, key[1], "")
     _folds.clear()
+
+
+def _say_folded(fold, stream, so_far):
+    """One line in the program's own output for the repeats of a line it did not write."""
+    unsaid = fold.count - _FOLD_WRITTEN - fold.said
+    if unsaid > 0:
+        fold.said += unsaid
+        _write_through(stream, "[… %s ×%d more%s — sockteach folded the repeats]\n"
+                       % (fold.result.rstrip("\n"), unsaid, so_far))
 
 
 def _arm(key, name, result, fields, sig=None):
@@ -256,15 +265,20 @@ _fold_output = os.environ.get("SOCKTEACH_FOLD_OUTPUT") == "1"
 
 
 def _flush_pending_output():
-    for stream, (text, t) in list(_out_pending.items()):
+    for stream, pending in list(_out_pending.items()):
         del _out_pending[stream]
-        _channel.emit("output", False, {"text": text, "stream": stream}, t)
+        _channel.emit("output", False, {"text": pending[0], "stream": stream}, pending[1])
+        if _fold_output:  # the held start of a line is written now, before what follows it
+            _write_through(stream, pending[0])
 
 
 def _output(stream, text):
-    """Called before the text is written: whole lines become events (a repeated line a fold)."""
+    """Called before ``text`` is written; returns what to write now. Whole lines become events
+    (a line repeated in a spin, a fold). With SOCKTEACH_FOLD_OUTPUT the start of a line is held
+    until the line ends (or the program flushes, or does anything else), and a folded line is
+    written only its first few times."""
     if _channel.sock is None:
-        return True
+        return text
     with _channel.lock:
         now = time.monotonic()
         pending = _out_pending.get(stream)
@@ -274,8 +288,10 @@ def _output(stream, text):
             pending[0] += text
         else:  # a flood without newlines: keep the start, count the rest
             pending.append(len(text))
+            if _fold_output:
+                return text
         if "\n" not in text and len(pending[0]) < _OUTPUT_MAX:
-            return True
+            return "" if _fold_output else text
         del _out_pending[stream]
         lines, t = pending[0], pending[1]
         cut = sum(pending[2:])
@@ -283,17 +299,23 @@ def _output(stream, text):
             lines += "\n[… %d more characters]\n" % cut
         elif len(lines) > _OUTPUT_MAX:
             lines = lines[:_OUTPUT_MAX] + "\n[… %d more characters]\n" % (len(lines) - _OUTPUT_MAX)
+        written = (pending[0] if not cut else text) if _fold_output else text
         key = ("output", stream, lines)
         fold = _folds.get(key)
         if fold is not None:  # the same line again, in a spin: count it
             _count(fold)
-            return not _fold_output or fold.count <= _FOLD_WRITTEN
+            if not _fold_output or fold.count <= _FOLD_WRITTEN:
+                return written
+            if now - fold.said_at >= _SAY_EVERY:
+                fold.said_at = now
+                _say_folded(fold, stream, " so far")
+            return ""
         _emit("output", spin=True, t=t, text=lines, stream=stream)
         same_stream = [k for k in _folds if k[0] == "output" and k[1] == stream]
         if len(same_stream) >= _OUTPUT_FOLDS:
             del _folds[same_stream[0]]
         _arm(key, "output", lines, {"text": lines, "stream": stream})
-        return True
+        return written
 
 
 def _write_through(stream, text):
@@ -309,9 +331,21 @@ class _TracedText(io.TextIOWrapper):
 
     def write(self, s):
         if s and s.__class__ is str and not getattr(_local, "depth", 0):
-            if not _output(self._st_stream, s):
+            now = _output(self._st_stream, s)
+            if now is not s:
+                if now:
+                    super().write(now)
                 return len(s)
         return super().write(s)
+
+    def flush(self):
+        if _fold_output and self._st_stream in _out_pending:
+            with _channel.lock:
+                _flush_pending_output()  # input()'s prompt, print(..., flush=True)
+        return super().flush()
+
+
+_streams = []
 
 
 def _install_streams():
@@ -325,6 +359,7 @@ def _install_streams():
         except (AttributeError, ValueError):
             continue
         new._st_stream = stream
+        _streams.append(new)  # never collected: closing it would close the program's fd 1/2
         setattr(sys, stream, new)
 
 
@@ -332,7 +367,7 @@ _original_os_write = os.write
 
 
 def _os_write(fd, data):
-    if fd in (1, 2) and not getattr(_local, "depth", 0):
+    if fd in (1, 2) and not getattr(_local, "depth", 0) and not _fold_output:
         try:
             _output("stdout" if fd == 1 else "stderr", bytes(data).decode("utf-8", "replace"))
         except Exception:
@@ -344,7 +379,6 @@ def _os_write(fd, data):
 
 def _wrap(name):
     original = getattr(_Original, name)
-    may_block = name in _MAY_BLOCK
     foldable = name in _FOLDABLE
 
     def traced(self, *args, **kwargs):
@@ -375,9 +409,7 @@ def _wrap(name):
 
         fields = facts.call_fields(self, name, args, fd)
         call_args = facts.mapped_args(self, name, args, fields)
-        urgent = may_block and facts.would_block(self, fd, name, args)
-        _emit("call", urgent, spin=foldable, **fields)
-        started = time.monotonic()
+        _emit("call", spin=foldable, **fields)
         _local.depth = 1
         try:
             result = original(self, *call_args, **kwargs)
@@ -389,7 +421,7 @@ def _wrap(name):
         result = facts.returned(name, result)
         empty = foldable and facts.empty(name, args, result)
         out = facts.return_fields(self, name, args, result, fd)
-        _emit("return", time.monotonic() - started > _BLOCKED, spin=empty, **out)
+        _emit("return", spin=empty, **out)
         if empty:
             _arm((fd, name), name, out["result"], facts.fold_fields(out))
         return result
@@ -461,8 +493,7 @@ def _wait(name, key, rfds, wfds, timeout, call, ready):
         _emit("return", spin=True, **out)
         _arm(key, name, out["result"], out, (r, w, rfds, wfds))
         return result
-    _emit("call", True, spin=True, **fields)  # it will wait: the runner must know before
-    started = time.monotonic()
+    _emit("call", spin=True, **fields)  # it will wait: the flusher writes it within _BATCH
     _local.depth = 1
     try:
         result = call(timeout)
@@ -473,7 +504,7 @@ def _wait(name, key, rfds, wfds, timeout, call, ready):
     _local.depth = 0
     r, w = ready(result)
     out = {"name": name, "result": repr((r, w)), "rfds": r, "wfds": w}
-    _emit("return", time.monotonic() - started > _BLOCKED, spin=True, **out)
+    _emit("return", spin=True, **out)
     _arm(key, name, out["result"], out, (r, w, rfds, wfds))
     return result
 
