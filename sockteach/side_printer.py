@@ -128,7 +128,7 @@ class SidePrinter:
     def _screen(self, e: Event) -> bool:
         """Update the screen state from ``e``; whether ``e`` wrote to the screen."""
         if e.kind == "output" or (e.kind == "repeat" and e.name == "output"):
-            if (e.stream or "stdout") in self.streams and e.text:
+            if (e.stream or "stdout") in (*self.streams, "terminal") and e.text:
                 self.at_line_start = e.text.endswith("\n")
                 return True
             return False

@@ -254,6 +254,11 @@ def test_output_to_a_file_is_folded_and_said_once(tmp_path):
     assert status == 130
 
 
+def cpu_seconds(pid: int) -> float:
+    times = psutil.Process(pid).cpu_times()
+    return times.user + times.system
+
+
 def test_a_spin_printed_to_a_file_stays_small(tmp_path):
     if "SOCKTEACH_FOLD_OUTPUT" not in (ROOT / "sockteach" / "tracer.py").read_text():
         pytest.skip("this tracer does not fold repeated output yet")
@@ -261,10 +266,22 @@ def test_a_spin_printed_to_a_file_stays_small(tmp_path):
     proc, out = run_to_file(tmp_path, port)
     try:
         wait_for_text(out, "accept(")
+        program = next(p for p in psutil.Process(proc.pid).children(recursive=True)
+                       if any(part.endswith("tracer.py") for part in p.cmdline()))
         with socket.create_connection(("127.0.0.1", port), timeout=5) as c:
-            c.sendall(b"x")  # lesson 1's server: recv() returns b'' for ever after the close
-        wait_for_text(out, "sockteach folded it")
-        size_then = out.stat().st_size
+            c.sendall(b"x")
+            assert c.recv(10) == b"X"  # read, so that the close is a FIN: no reset follows
+        # lesson 1's server: recv() returns b'' for ever after the close, printed each time
+        deadline = time.monotonic() + TIMEOUT
+        while cpu_seconds(program.pid) < 1.5:  # the spin has run a good while
+            assert time.monotonic() < deadline, "the spin never ran"
+            time.sleep(0.05)  # polling the program's CPU time, under a deadline
     finally:
         ctrl_c(proc)
-    assert size_then < 1_000_000, f"{size_then:,} bytes"
+    text = out.read_text(errors="replace")
+    folded = [(line, int(n)) for line, n in
+              re.findall(r"\[… (.*) (\d+) more times — sockteach folded", text)]
+    assert folded, text[-2000:]
+    left_out = sum((len(line) + 1) * n for line, n in folded)  # bytes not written
+    assert left_out > 100_000  # what the spin printed and the file did not get
+    assert out.stat().st_size < left_out / 10
