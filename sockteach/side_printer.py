@@ -31,6 +31,7 @@ if TYPE_CHECKING:
 
     from .lessons import Lesson
 
+CTRL_C_LAG = 0.5  # seconds the learner's Ctrl-C may take to reach sockteach's own handler
 _REPR_ADDRESS = re.compile(r"(\(\s*'[^']*'\s*,\s*)(\d+)(?=\s*[,)])")
 
 
@@ -99,12 +100,14 @@ class SidePrinter:
     ``observe`` is given every event as soon as it arrives (it tracks the screen);
     ``show`` is given the events to narrate, in true order. ``ports`` maps nominal → real
     ports where they differ; ``streams`` are the program's streams that reach the terminal the
-    narration is printed on; ``ctrl_c()`` says whether the learner pressed Ctrl-C.
+    narration is printed on; ``ctrl_c(timeout)`` says whether the learner pressed Ctrl-C,
+    waiting up to ``timeout`` for it: Python runs a signal handler in the main thread, a moment
+    after the signal reached the process — possibly after the program it also reached ended.
     """
 
     def __init__(self, console: "Console", lang: str, lesson: "Lesson | None", *,
                  ports: dict[int, int] | None = None, streams: tuple[str, ...] = ("stdout",),
-                 ctrl_c: Callable[[], bool] = lambda: False) -> None:
+                 ctrl_c: Callable[[float], bool] = lambda timeout: False) -> None:
         self.console, self.lang = console, lang
         self.narrate = narrator_for(lang, lesson)
         self.ports = {n: r for n, r in (ports or {}).items() if n != r}
@@ -173,7 +176,7 @@ class SidePrinter:
             if e.states == self.last_states:
                 return None
             self.last_states = e.states
-        if e.kind == "exit" and e.code == -signal.SIGINT and self.ctrl_c():
+        if e.kind == "exit" and e.code == -signal.SIGINT and self.ctrl_c(CTRL_C_LAG):
             from .narrator import side_label
 
             return msg("line", self.lang, side=side_label(e.side, self.lang),

@@ -276,7 +276,7 @@ def test_the_same_kernel_table_is_said_once():
 @pytest.mark.parametrize("lang", ["en", "zh"])
 def test_the_learners_ctrl_c_is_worded_as_theirs(lang):
     pressed = [False]
-    printer, out = side_printer(lang, ctrl_c=lambda: pressed[0])
+    printer, out = side_printer(lang, ctrl_c=lambda timeout: pressed[0])
     outside = Event(5, "server", "exit", code=-signal.SIGINT, text="outside")
     printer.show([outside])
     assert msg("run.ctrl_c", lang) not in out.getvalue()  # not pressed: not said
@@ -285,3 +285,16 @@ def test_the_learners_ctrl_c_is_worded_as_theirs(lang):
     assert msg("run.ctrl_c", lang) in out.getvalue().replace("\n", "")
     printer.show([Event(7, "server", "exit", code=1)])  # another ending is said as it is
     assert out.getvalue().count(msg("run.ctrl_c", lang)[:12]) == 1
+
+
+def test_a_ctrl_c_whose_handler_runs_late_is_still_the_learners():
+    """The flag is set a moment after the program ended: the printer waits for it."""
+    pressed = threading.Event()
+    printer, out = side_printer(ctrl_c=pressed.wait)
+    timer = threading.Timer(0.05, pressed.set)
+    timer.start()
+    try:
+        printer.show([Event(6, "server", "exit", code=-signal.SIGINT, text="outside")])
+    finally:
+        timer.cancel()
+    assert msg("run.ctrl_c", "en") in out.getvalue().replace("\n", "")

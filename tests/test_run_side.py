@@ -149,6 +149,22 @@ def test_the_learners_ctrl_c_in_chinese():
     assert child.exitstatus == 130
 
 
+def test_a_sigint_sent_to_the_program_alone_is_not_called_the_learners():
+    port = free_port()
+    child = spawn("-m", "sockteach", "run", "3", "server", "--port", str(port))
+    try:
+        child.expect(r"accept\(")
+        program = next(p for p in psutil.Process(child.pid).children(recursive=True)
+                       if any(part.endswith("tracer.py") for part in p.cmdline()))
+        program.send_signal(signal.SIGINT)  # from outside: sockteach itself got none
+        child.expect(pexpect.EOF)
+    finally:
+        child.close(force=True)
+    text = screen(child).replace("\n", " ")
+    assert "KeyboardInterrupt" in text  # the program did get it
+    assert msg("run.ctrl_c", "en") not in text
+
+
 # ----- a client run: its input() prompt and the narration share the terminal ---------------
 
 def test_narration_does_not_glue_onto_the_prompt_and_the_prompt_comes_back():
