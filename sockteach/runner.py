@@ -131,30 +131,43 @@ def _play_live(lesson: Lesson, lang: str, session: Session, feed: Feed, console:
 
 def _play_stream(lesson: Lesson, lang: str, session: Session, feed: Feed, console: "Console",
                  pace: Pace) -> tuple[int, str | None]:
-    """Not a terminal: print the narration as it happens, one line each."""
-    from .narrator import narrate
+    """Not a terminal: print the narration as it happens, one line each, in true order."""
+    from .inorder import InOrder, RepeatThrottle
+    from .side_printer import narrator_for
 
     done = threading.Event()
-    last_repeat: dict[tuple, float] = {}
-    told = [0]
+    narrate = narrator_for(lang, lesson)
+    throttle = RepeatThrottle()  # a spin: a few lines a second show it climb
+    order = InOrder(session, feed.pull)
+    told: set[tuple] = set()
+
+    def diagnoses(up_to: float) -> list:
+        """Diagnoses not yet printed that began by ``up_to``, in order (each once)."""
+        found = [d for d in feed.timeline.diagnoses
+                 if d.t <= up_to and (d.key, d.side, d.t) not in told]
+        return sorted(found, key=lambda d: d.t)
+
+    def say(d) -> None:
+        told.add((d.key, d.side, d.t))
+        console.print("⚠ " + d.text, markup=False, highlight=False)
+
+    def show(events: list[Event]) -> None:
+        waiting = diagnoses(order.until)  # in their place among the narration lines
+        for e in events:
+            while waiting and waiting[0].t <= e.t:
+                say(waiting.pop(0))
+            if throttle.skip(e):
+                continue
+            line = narrate(e)
+            if line:
+                console.print(line, markup=False, highlight=False)
+        for d in waiting:
+            say(d)
 
     def printer() -> None:
         while True:
             finished = done.wait(0.1)
-            new = sorted(feed.pull(), key=lambda e: e.t)
-            for e in new:
-                if e.kind == "repeat":  # a spin: a few lines a second show it climb
-                    key = (e.side, e.name)
-                    if e.t - last_repeat.get(key, -10.0) < 0.25:
-                        continue
-                    last_repeat[key] = e.t
-                line = narrate(e, lang, lesson)
-                if line:
-                    console.print(line, markup=False, highlight=False)
-            found = feed.timeline.diagnoses  # each diagnosis once, when it appears
-            for d in found[told[0]:]:
-                console.print("⚠ " + d.text, markup=False, highlight=False)
-            told[0] = len(found)
+            show(order.finish() if finished else order.ready())
             if finished:
                 return
 
@@ -211,50 +224,95 @@ def run_side(lesson: Lesson, role: str, lang: str, *, console: "Console",
              port: int | None = None) -> int:
     """Run one side of ``lesson`` on this terminal, narrated: with the lesson's own ports, so
     that a second terminal (or any client) can talk to it, or with ``port`` for the first."""
-    from rich.text import Text
-
-    from .narrator import narrate
+    from . import kernel
+    from .inorder import InOrder
+    from .narrator import side_label
+    from .side_printer import SidePrinter
 
     script = lesson.file(lesson.code[role])
-    session = Session(lesson.ports, map_ports=False, blocked_after=0.5)
+    to_terminal = _is_terminal(sys.__stdout__)
+    # Not a terminal (`> file`): the tracer folds a line printed again and again (a spin
+    # printing b'' writes hundreds of megabytes a minute otherwise).
+    session = Session(lesson.ports, map_ports=False, blocked_after=0.5,
+                      env=None if to_terminal else {"SOCKTEACH_FOLD_OUTPUT": "1"})
+    nominal = lesson.ports[0]
     if port is not None:
-        session.port_map[lesson.ports[0]] = port
-        session.all_real_ports[port] = lesson.ports[0]
-    from .narrator import side_label
-
+        session.port_map[nominal] = port
+        session.all_real_ports[port] = nominal
+    ctrl_c = threading.Event()  # the learner pressed Ctrl-C: it reached the program and us
+    printer = SidePrinter(console, lang, lesson, ports=dict(session.port_map),
+                          streams=_streams_on_stdout(), ctrl_c=ctrl_c.wait)
     console.print(msg("run.banner", lang, role=side_label(role, lang), file=script.name,
                       number=lesson.number,
                       ports=", ".join(str(session.port_map[p]) for p in lesson.ports)),
                   highlight=False)
+    if port is not None and port != nominal:
+        console.print(msg("run.port", lang, nominal=nominal, port=port), highlight=False)
+    if not to_terminal:
+        sys.stderr.write(msg("run.folded", lang) + "\n")
+        sys.stderr.flush()
+    seen = [0]
+
+    def pull() -> list[Event]:
+        new = session.snapshot(seen[0])
+        seen[0] += len(new)
+        printer.observe(new)  # the screen shows the program's output now, not in a moment
+        return new
+
+    order = InOrder(session, pull)
     done = threading.Event()
 
-    def printer() -> None:
-        seen = 0
+    def loop() -> None:
         while True:
             finished = done.wait(0.05)
-            new = session.snapshot(seen)
-            seen += len(new)
-            for e in sorted(new, key=lambda e: e.t):
-                if e.kind == "call" and e.name == "input":
-                    continue  # the program's own prompt says it
-                line = narrate(e, lang, lesson)
-                if line:
-                    console.print(Text("  · " + line, style="dim"))
+            printer.show(order.finish() if finished else order.ready())
             if finished:
                 return
 
-    thread = threading.Thread(target=printer, daemon=True)
+    def on_ctrl_c(signum: int, frame: object) -> None:  # the program ends on it, not us
+        ctrl_c.set()
+        side = session.sides.get(role)
+        if side is not None:
+            side.signalled = True
+
+    thread = threading.Thread(target=loop, name="sockteach-narration", daemon=True)
     thread.start()
-    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C belongs to the program
+    previous = signal.signal(signal.SIGINT, on_ctrl_c)
     try:
         record = session.attach(role, script)
+        if ctrl_c.is_set():
+            record.signalled = True
         session.wait_until(lambda: record.exit_code is not None, 24 * 3600, f"{role} to end")
         code = record.exit_code or 0
     finally:
-        signal.signal(signal.SIGINT, previous)
-        done.set()
-        thread.join(timeout=2)
-        session.close()
+        try:
+            session.close()  # its exit event is in; no event comes after this
+            done.set()
+            thread.join(timeout=5)
+            if kernel.available():  # the table now, after the exit: what the kernel still has
+                current = {real: nom for nom, real in session.port_map.items()}
+                printer.show([Event(session.now(), "kernel", "tcp",
+                                    states=kernel.connections(current))])
+        finally:
+            signal.signal(signal.SIGINT, previous)
     if code in (-signal.SIGINT, 130):
         return 130
     return EXIT_OK if code == 0 else EXIT_FAIL
+
+
+def _is_terminal(stream: object) -> bool:
+    try:
+        return os.isatty(stream.fileno())  # type: ignore[attr-defined]
+    except (AttributeError, ValueError, OSError):
+        return False
+
+
+def _streams_on_stdout() -> tuple[str, ...]:
+    """The program's streams that reach where the narration goes (fd 1): its stdout, and its
+    stderr when fd 2 is the same terminal or file."""
+    try:
+        if os.path.samestat(os.fstat(1), os.fstat(2)):
+            return ("stdout", "stderr")
+    except OSError:
+        pass
+    return ("stdout",)
