@@ -225,7 +225,7 @@ class Watch:
                         pieces = folder.feed(e.text or "")
                     else:
                         pieces = folder.repeat(e.text or "", e.count or 0)
-                    self._shown(e.side, pieces, out, e.t, e.pid)
+                    self._shown(e.side, pieces, out, e.t, e.pid, e.stream)
                     continue
                 if e.kind == "exit":
                     for (side, _), folder in self.folders.items():
@@ -251,10 +251,11 @@ class Watch:
         return self.folders[key]
 
     def _shown(self, side: str, pieces: list[Piece], out: list[Item], t: float,
-               pid: int | None) -> None:
+               pid: int | None, stream: str | None = None) -> None:
         lines = [p.text for p in pieces if p.kind == "line"]
         if lines:
-            self.timeline.apply(Event(t, side, "output", text="\n".join(lines) + "\n", pid=pid))
+            self.timeline.apply(Event(t, side, "output", text="\n".join(lines) + "\n",
+                                      stream=stream, pid=pid))
             self.last_new = self.session.now()
         out.extend(pieces)
 

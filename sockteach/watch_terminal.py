@@ -87,7 +87,8 @@ class Keys:
 
 
 class Above:
-    """``main`` rendered in the height left above ``footer`` (which is always shown)."""
+    """``main`` rendered in the height left above ``footer`` (which is always shown: what
+    of ``main`` does not fit that height is cut at its bottom)."""
 
     def __init__(self, main: object, footer: object) -> None:
         self.main, self.footer = main, footer
@@ -98,8 +99,8 @@ class Above:
         free = options.update(height=None)
         lines = console.render_lines(self.footer, free, pad=False)
         height = max(10, (options.height or options.max_height) - len(lines))
-        yield from console.render(self.main, options.update(height=height))
-        for line in lines:
+        main = console.render_lines(self.main, options.update(height=height), pad=False)
+        for line in main[:height] + lines:
             yield from line
             yield Segment.line()
 

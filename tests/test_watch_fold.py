@@ -141,3 +141,18 @@ def test_the_peer_gets_what_the_lesson_does_to_its_first_program():
     assert [next(k for k in ("type", "interrupt") if k in a) for a in one] == \
         ["type", "interrupt"]  # lesson 1 types hello, then presses Ctrl-C in the client
     assert scripted_actions(lesson, "client_reset") == []
+
+
+def test_the_footer_stays_on_screen_under_a_view_taller_than_the_screen():
+    from rich.console import Console
+    from rich.text import Text
+
+    from sockteach.watch_terminal import Above
+
+    out = io.StringIO()
+    console = Console(file=out, width=60, height=20)
+    tall = Text("\n".join(f"row {i}" for i in range(100)))
+    console.print(Above(tall, Text("⌨ the prompt\nCtrl-C ends everything")))
+    lines = out.getvalue().rstrip("\n").split("\n")
+    assert len(lines) <= 20, len(lines)
+    assert lines[0].startswith("row 0") and lines[-1].startswith("Ctrl-C ends everything")
