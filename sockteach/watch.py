@@ -222,22 +222,22 @@ class Watch:
                     fed.add(key)
                     folder = self._folder(key)
                     if e.kind == "output":
-                        pieces = folder.feed(e.text or "")
+                        pieces = folder.feed(e.text or "", release=False)
                     else:
-                        pieces = folder.repeat(e.text or "", e.count or 0)
+                        pieces = folder.release() + folder.repeat(e.text or "", e.count or 0)
                     self._shown(e.side, pieces, out, e.t, e.pid, e.stream)
                     continue
-                if e.kind == "exit":
-                    for (side, _), folder in self.folders.items():
-                        if side == e.side:
-                            self._shown(side, folder.end(), out, e.t, e.pid)
+                for (side, stream), folder in self.folders.items():
+                    if side == e.side:  # its output so far comes before this event
+                        pieces = folder.end() if e.kind == "exit" else folder.release()
+                        self._shown(side, pieces, out, e.t, e.pid, stream)
                 self.timeline.apply(e)
                 out.append(e)
                 if self._new(e):
                     self.last_new = self.session.now()
             for key, folder in self.folders.items():
-                if key not in fed:
-                    self._shown(key[0], folder.tick(), out, self.session.now(), None)
+                pieces = folder.release() if key in fed else folder.tick()
+                self._shown(key[0], pieces, out, self.session.now(), None, key[1])
             return out
 
     def folds(self) -> list:

@@ -71,9 +71,11 @@ class OutputFolder:
 
     # -- input
 
-    def feed(self, text: str) -> list[Piece]:
+    def feed(self, text: str, release: bool = True) -> list[Piece]:
         """Output text as it came; returns what to show now. A line not yet ended is held
-        (until the rest of it, or :meth:`tick`)."""
+        (until the rest of it, or :meth:`tick`); with ``release=False`` the last few lines
+        are held too, until :meth:`release` (so a repetition written in many small pieces
+        folds as early as one written at once)."""
         text = text.replace("\r\n", "\n").replace("\r", "")
         *lines, self.partial = (self.partial + text).split("\n")
         out: list[Piece] = []
@@ -82,8 +84,13 @@ class OutputFolder:
         if self.maybe is not None:  # the session's cut mark comes in the same text: no cut
             piece, self.maybe = self.maybe, None
             out += self._line_after(piece, None)
-        out += self._release()
+        if release:
+            out += self._release()
         return out
+
+    def release(self) -> list[Piece]:
+        """The lines held by ``feed(..., release=False)``, to be shown now."""
+        return self._release()
 
     def tick(self) -> list[Piece]:
         """Nothing more came for now: show a held unended line (a prompt such as ``>>: ``),

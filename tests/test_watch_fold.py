@@ -156,3 +156,15 @@ def test_the_footer_stays_on_screen_under_a_view_taller_than_the_screen():
     lines = out.getvalue().rstrip("\n").split("\n")
     assert len(lines) <= 20, len(lines)
     assert lines[0].startswith("row 0") and lines[-1].startswith("Ctrl-C ends everything")
+
+
+def test_a_repetition_written_in_small_pieces_folds_as_early():
+    f = OutputFolder("server")
+    pieces = []
+    for _ in range(10):  # one event per write, as a tracer that captures each write sends
+        for part in ("server===>", "\n", "b''", "\n"):
+            pieces += f.feed(part, release=False)
+    pieces += f.release()
+    assert kinds(pieces) == [("line", "server===>"), ("line", "b''"),
+                             ("start", "server===> ⏎ b''")]
+    assert pieces[-1].fold.count == 10
