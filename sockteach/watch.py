@@ -44,7 +44,7 @@ from .i18n import msg
 from .model import Timeline
 from .narrator import side_label
 from .session import Session, SessionError, WaitTimeout
-from .watch_fold import OutputFolder, Piece
+from .watch_fold import OutputFolder, Piece, fold_line
 from .watch_peer import PeerDriver
 from .watch_terminal import Above as _Above, Keys  # noqa: F401  (replay uses them from here)
 
@@ -414,13 +414,6 @@ class Watch:
             text.append("  " + self.note, style="italic yellow")
         text.append("\n" + msg("watch.keys", lang), style="dim")
         return text
-
-
-def fold_line(fold, lang: str) -> str:
-    """``server │ server===> ⏎ b''  (×1,598,157)``: a fold as one line."""
-    key = "watch.fold_cut" if fold.cut else "watch.fold"
-    return msg(key, lang, side=side_label(fold.side, lang), text=fold.text,
-               count=f"{fold.count:,}", cut=f"{fold.cut:,}")
 
 
 # ---------------------------------------------------------------- running it

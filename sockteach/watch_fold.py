@@ -15,13 +15,17 @@ Two sources, one :class:`Fold`:
   and says ``[… N more characters]``; inside a fold those characters are counted as not kept
   (``cut``), never guessed into the count.
 
-Pure: text in, :class:`Piece` values out. One folder per side and stream.
+Pure: text in, :class:`Piece` values out (and :func:`fold_line`, a fold as a sentence). One
+folder per side and stream.
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+
+from .i18n import msg
+from .narrator import side_label
 
 MAX_PERIOD = 4  # lines in the longest block that is folded
 FOLD_FROM = 3  # repetitions in a row before a block is folded (two stay as they are)
@@ -207,3 +211,10 @@ class OutputFolder:
         self.fold, self.phase, self.resync, self.maybe = None, 0, False, None
         self.history, self.held = [], 0
         return Piece("end", self.side, fold.text, fold)
+
+
+def fold_line(fold: Fold, lang: str) -> str:
+    """``server │ server===> ⏎ b''  (×1,598,157)``: a fold as one line."""
+    key = "watch.fold_cut" if fold.cut else "watch.fold"
+    return msg(key, lang, side=side_label(fold.side, lang), text=fold.text,
+               count=f"{fold.count:,}", cut=f"{fold.cut:,}")

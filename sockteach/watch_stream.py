@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 
 from .i18n import msg
 from .narrator import narrate, side_label
-from .watch_fold import Fold, Piece
+from .watch_fold import Fold, Piece, fold_line
 from .watch_terminal import Above, Keys
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -184,8 +184,6 @@ class Printer:
         self.spins[key] = (now, e, True)
 
     def _fold_line(self, fold: Fold, now: float) -> None:
-        from .watch import fold_line
-
         self.say(fold_line(fold, self.lang), "dim")
         self.folds[id(fold)] = (now, fold.count, fold)
 

@@ -168,3 +168,46 @@ def test_a_repetition_written_in_small_pieces_folds_as_early():
     assert kinds(pieces) == [("line", "server===>"), ("line", "b''"),
                              ("start", "server===> ⏎ b''")]
     assert pieces[-1].fold.count == 10
+
+
+def test_a_watch_shows_version_2_output_repeats_as_one_fold_and_not_as_rows():
+    from sockteach.watch import Watch, fold_line
+
+    watch = Watch([], "en", title="t")
+    try:
+        s = watch.session
+        s.add(Event(0.1, "server", "output", text="b''\n", stream="stdout", pid=1))
+        for count in (10, 5_000, 1_598_156):
+            s.add(Event(0.2, "server", "repeat", name="output", text="b''\n", stream="stdout",
+                        count=count, pid=1))
+            watch.pull()
+        rows = [r for r in watch.timeline.rows if r.side == "server"]
+        assert [r.kind for r in rows] == ["output"]  # the first print; the repeats are a fold
+        (fold,) = watch.folds()
+        assert fold_line(fold, "en") == "server │ b''  (×1,598,157)"
+        assert "×1,598,157" in fold_line(fold, "zh")
+    finally:
+        watch.session.close()
+
+
+def test_a_call_that_repeats_the_same_way_is_not_new():
+    from sockteach.watch import IDLE_AFTER, Watch
+
+    watch = Watch([], "en", title="t")
+    try:
+        s = watch.session
+        select = dict(name="select", args=("[3]", "[]", "[]", "1.0"))
+        for i in range(3):  # a select() loop with a timeout and no client: the same each turn
+            s.add(Event(i * 1.0, "server", "call", **select, pid=1))
+            s.add(Event(i * 1.0 + 1.0, "server", "return", name="select",
+                        result="([], [], [])", pid=1))
+        watch.pull()
+        first = watch.last_new
+        s.add(Event(3.0, "server", "call", **select, pid=1))
+        watch.pull()
+        assert watch.last_new == first  # seen less than IDLE_AFTER s ago: not new
+        s.add(Event(3.0 + IDLE_AFTER + 1, "server", "call", name="accept", args=(), pid=1))
+        watch.pull()
+        assert watch.last_new > first  # a different call is
+    finally:
+        watch.session.close()
