@@ -59,6 +59,7 @@ PORTS = (8081, 8080, 8000, 8082, 8888, 9000, 9090, 9999, 5000, 12345)
 LISTEN_WAIT = 3.0  # seconds a server may take to listen before the clients start anyway
 EXIT_OK, EXIT_FAIL, EXIT_INTERRUPTED = 0, 1, 130
 IDLE_AFTER = 3.0  # seconds with nothing new after which the programs count as idle
+PEER_QUIET = 1.5  # seconds with nothing new after which the peer's Ctrl-C may come
 NOT_NEW = ("blocked", "tcp", "repeat")  # judgements, kernel samples, a spin's count
 _SERVER_CODE = re.compile(r"\.(listen|accept)\s*\(|socketserver|serve_forever")
 
@@ -182,9 +183,17 @@ class Watch:
             self.drive()
         self.last_new = s.now()
 
-    def drive(self) -> bool:
+    def drive(self, stdin_open: bool = True) -> bool:
         """The peer's next scripted action, if it waits for one; True if one was done."""
-        return any([d.step() for d in self.drivers])
+        quiet = self.quiet(stdin_open)
+        return any([d.step(quiet) for d in self.drivers])
+
+    def quiet(self, stdin_open: bool = True) -> bool:
+        """Nothing new for ``PEER_QUIET`` s, and none of the learner's programs waits in
+        ``input()`` for a line that may still come (then the peer's Ctrl-C may come)."""
+        if self.session.now() - self.last_new < PEER_QUIET:
+            return False
+        return not (stdin_open and self.waiting())
 
     def scripted(self, side: str) -> bool:
         """Whether the lesson's scenario still types into ``side``."""
@@ -284,9 +293,9 @@ class Watch:
         unread = self.session.snapshot(self.seen)  # not pulled yet: perhaps something new
         if any(e.kind not in NOT_NEW and e.kind != "output" for e in unread):
             return False
-        if any(d.ready() for d in self.drivers):
+        if not self.quiet(stdin_open):
             return False
-        return not (stdin_open and self.waiting())
+        return not any(d.ready(quiet=True) for d in self.drivers)
 
     def idle_text(self, key: str) -> str:
         """``watch.idle_end`` or ``watch.idle_wait``, with what the peer has done."""
@@ -390,7 +399,7 @@ class Watch:
         text = Text()
         for fold in self.folds():
             text.append(fold_line(fold, lang) + "\n", style="dim")
-        for d in self.drivers:
+        for d in (d for d in self.drivers if d.actions):
             text.append(msg("watch.peer_progress", lang, number=d.lesson.number, role=d.role,
                             done=d.done_count, total=len(d.actions)) + "\n", style="dim")
         if self.idle():

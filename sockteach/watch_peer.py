@@ -4,9 +4,11 @@ The lesson's scenario (``lesson.toml`` steps, played by :mod:`sockteach.scenario
 into its programs and presses Ctrl-C in their terminals. For a watch, the peer gets what the
 scenario does to the *first* program that runs the peer's script: its ``type``, ``interrupt``,
 ``stop`` and ``kill`` actions, in order, until the scenario starts that program again or stops
-everything. The scenario's ``wait`` actions are not copied: the learner's program may answer
+everything (a ``stop`` or ``kill`` at the end is left out: the watch stops the peer when it
+ends). The scenario's ``wait`` actions are not copied: the learner's program may answer
 differently from the lesson's. Instead each action is done when the peer waits in ``input()``
-— the point where the lesson's own program is ready for its next line.
+— the point where the lesson's own program is ready for its next line — and a Ctrl-C also
+when nothing has happened for a while (see :meth:`PeerDriver.ready`).
 
 The actions are played by the scenario's :class:`~sockteach.scenario.Player`, with the side
 renamed to the watch's side of the peer.
@@ -39,15 +41,26 @@ def scripted_actions(lesson: "Lesson", role: str) -> list[dict[str, Any]]:
                 if side is None and action.get("script") == script:
                     side = action["start"]
                 elif side is not None and action["start"] == side:
-                    return found  # the scenario starts it again: a new program
+                    break  # the scenario starts it again: a new program
                 continue
             if side is None:
                 continue
             if action.get("stop") == "*":
-                return found
+                break
             if any(action.get(act) == side for act in ACTS):
                 found.append(dict(action))
-    return found
+        else:
+            continue
+        break
+    return _without_last_stops(found)
+
+
+def _without_last_stops(actions: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """A ``stop``/``kill`` at the end is how the lesson ends its demo; the watch stops the
+    peer at its own end (and a server that never waits in input() could not get it)."""
+    while actions and ("stop" in actions[-1] or "kill" in actions[-1]):
+        actions = actions[:-1]
+    return actions
 
 
 class PeerDriver:
@@ -83,16 +96,21 @@ class PeerDriver:
     def left(self) -> int:
         return len(self.actions) - self.done_count
 
-    def ready(self) -> bool:
-        """The peer waits in an ``input()`` call that no action has answered yet."""
+    def ready(self, quiet: bool = False) -> bool:
+        """Whether the next action can be done now: the peer waits in an ``input()`` call
+        that no action has answered yet — or, for a Ctrl-C, nothing has happened for a while
+        (``quiet``: the peer waits for something that will not come, e.g. a server in
+        accept(); the lesson presses Ctrl-C once the exchange is over)."""
         if self.finished:
             return False
         call = self.session.input_pending(self.side)
-        return call is not None and call is not self._acted_at
+        if call is not None and call is not self._acted_at:
+            return True
+        return quiet and "type" not in self.actions[self.done_count]
 
-    def step(self) -> bool:
+    def step(self, quiet: bool = False) -> bool:
         """Do the next action if the peer is ready for it; True if one was done."""
-        if not self.ready():
+        if not self.ready(quiet):
             return False
         self._acted_at = self.session.input_pending(self.side)
         self.answered.append(self._acted_at)

@@ -82,7 +82,7 @@ def stream(watch: "Watch", console: "Console") -> None:
     try:
         while not watch.finished():
             feeder.step()
-            watch.drive()
+            watch.drive(stdin_open=not feeder.ended)
             if watch.idle(stdin_open=not feeder.ended):
                 watch.end_idle()
                 break

@@ -132,3 +132,23 @@ def test_in_a_terminal_it_says_it_waits_for_ctrl_c(tmp_path):
     lines = [a["text"] for a in scripted_actions(lessons.get(3), "client") if "type" in a]
     assert [e.text for e in events if e.side == "client" and e.kind == "input"] == lines
     assert not our_processes()
+
+
+def test_the_lessons_ctrl_c_comes_once_nothing_happens(tmp_path):
+    # lesson 4 presses Ctrl-C in its server; a server never waits in input(), so the watch
+    # presses it once nothing has happened for a while: the learner's client then reads b''
+    client = tmp_path / "client.py"
+    client.write_text("from socket import *\ns=socket()\ns.connect(('127.0.0.1',8081))\n"
+                      "print('got', s.recv(1024))\n")
+    assert [list(a) for a in scripted_actions(lessons.get(4), "server")] == [["interrupt"]]
+    record = tmp_path / "run.jsonl"
+    result, _ = run([str(client), "--peer", "4:server", "--record", str(record)], tmp_path)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr
+    assert "client │ got b''" in result.stdout
+    with open(record, encoding="utf-8") as f:
+        events = list(load_jsonl(f))
+    assert received(events, "client") == [b""]
+    server_exit = next(e for e in events if e.side == "server" and e.kind == "exit")
+    client_exit = next(e for e in events if e.side == "client" and e.kind == "exit")
+    assert server_exit.t < client_exit.t  # the server ended first: the watch did not stop it
+    assert not our_processes()
