@@ -27,12 +27,16 @@ def add_commands(subparsers: argparse._SubParsersAction,
         description="Run your own programs under the tracer in the lesson's live view: every "
                     "socket call narrated, who is blocked where, a diagnosis when it hangs. "
                     "Type into the program that waits in input() (Tab switches when several "
-                    "wait). Ends when your programs end, or on Ctrl-C (exit 130); nothing is "
-                    "left running.")
+                    "wait). Output printed again and again shows as one line whose count "
+                    "climbs. Ends when your programs end, or on Ctrl-C (exit 130); when "
+                    "stdout is not a terminal, also once the peer has done what the lesson "
+                    "does and nothing new has happened for a few seconds. Nothing is left "
+                    "running.")
     p.add_argument("scripts", nargs="+", metavar="SCRIPT", help="your program(s), e.g. "
                    "server.py client.py")
     p.add_argument("--peer", metavar="N:ROLE", default=None,
-                   help="add lesson N's ROLE program as the other side, e.g. 3:client "
+                   help="add lesson N's ROLE program as the other side, driven as the "
+                        "lesson drives it (the lesson's lines typed into it), e.g. 3:client "
                         "(your server with lesson 3's client) or 2:server")
     p.add_argument("--record", metavar="FILE", help="save every event as JSON lines "
                                                     "(sockteach replay FILE plays it back)")
@@ -135,7 +139,7 @@ def cmd_watch(args: argparse.Namespace, lang: str) -> int:
     become_subreaper()
     programs = plan(scripts, peer)
     return run_watch(programs, lang, console=_console(), title=title(programs, lang, peer),
-                     record=args.record, map_ports=not args.real_ports)
+                     peer=peer, record=args.record, map_ports=not args.real_ports)
 
 
 def cmd_replay(args: argparse.Namespace, lang: str) -> int:

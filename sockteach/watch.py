@@ -3,43 +3,50 @@
 Each script runs as a side of a :class:`~sockteach.session.Session`, named by its role: a
 script whose file name says ``server`` (or ``client``) has that role; otherwise one that calls
 ``listen(``/``accept(`` (or uses ``socketserver``) is a server, any other a client. Names repeat
-as ``client2``, ``server2``… ``--peer N:ROLE`` adds lesson N's ROLE script as the other side.
-Servers start first (each until it listens, at most ``LISTEN_WAIT`` s), then clients.
+as ``client2``, ``server2``… ``--peer N:ROLE`` adds lesson N's ROLE script as the other side,
+driven as the lesson drives it (:mod:`sockteach.watch_peer`: the lesson's lines typed into it,
+each when it waits in ``input()``). Servers start first (each until it listens, at most
+``LISTEN_WAIT`` s), then clients.
 
 The programs' nominal ports (8081, 8080 and other usual ones) are mapped to free ports of the
 session, so the programs of one watch reach each other and nothing stale gets in the way.
 
-Typing: a line typed in the watch terminal goes to the program that waits in ``input()``;
-when several wait, Tab switches between them (the view says which one gets the line).
-Without a terminal on stdin, each line read from stdin goes to the first program that waits
-in ``input()`` (``@client2 text`` names one); once stdin is exhausted, a program that asks
-for input gets end-of-file, as with ``python prog.py < file``.
+Typing: a line typed in the watch terminal goes to the learner's program that waits in
+``input()``; when several wait, Tab switches between them (the view says which one gets the
+line). Without a terminal on stdin, each line read from stdin goes to the first program that
+waits in ``input()`` (``@client2 text`` names one); once stdin is exhausted, a program that
+asks for input gets end-of-file, as with ``python prog.py < file``.
+
+Output printed again and again is folded into one line whose count climbs
+(:mod:`sockteach.watch_fold`).
 
 It ends when every one of the learner's programs has ended (the peer is then stopped), or on
-Ctrl-C (exit 130); either way nothing it started is left running.
+Ctrl-C (exit 130). When stdout is not a terminal it also ends once the peer has done all the
+lesson does to it and nothing new has happened for ``IDLE_AFTER`` s (the programs are idle or
+spinning), and says so; in a terminal it says so and waits for Ctrl-C. Either way nothing it
+started is left running.
 """
 
 from __future__ import annotations
 
-import codecs
 import os
-import queue
 import re
-import select
 import signal
 import sys
 import threading
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Iterator
+from typing import TYPE_CHECKING, Union
 
 from . import kernel
-from .events import Event, dump_jsonl
+from .events import Event, dump_jsonl, order_key
 from .i18n import msg
 from .model import Timeline
-from .narrator import narrate, side_label
-from .runner import Feed
+from .narrator import side_label
 from .session import Session, SessionError, WaitTimeout
+from .watch_fold import OutputFolder, Piece, fold_line
+from .watch_peer import PeerDriver
+from .watch_terminal import Above as _Above, Keys  # noqa: F401  (replay uses them from here)
 
 if TYPE_CHECKING:  # pragma: no cover
     from rich.console import Console
@@ -51,6 +58,9 @@ if TYPE_CHECKING:  # pragma: no cover
 PORTS = (8081, 8080, 8000, 8082, 8888, 9000, 9090, 9999, 5000, 12345)
 LISTEN_WAIT = 3.0  # seconds a server may take to listen before the clients start anyway
 EXIT_OK, EXIT_FAIL, EXIT_INTERRUPTED = 0, 1, 130
+IDLE_AFTER = 3.0  # seconds with nothing new after which the programs count as idle
+PEER_QUIET = 1.5  # seconds with nothing new after which the peer's Ctrl-C may come
+NOT_NEW = ("blocked", "tcp", "repeat")  # judgements, kernel samples, a spin's count
 _SERVER_CODE = re.compile(r"\.(listen|accept)\s*\(|socketserver|serve_forever")
 
 
@@ -114,99 +124,33 @@ def title(programs: list[Program], lang: str, peer: "tuple[Lesson, str] | None" 
     return msg("watch.title", lang, files=names)
 
 
-# ---------------------------------------------------------------- keys
-
-
-class Keys:
-    """Keys from a terminal without echo or line editing (Ctrl-C still raises
-    KeyboardInterrupt). ``read(timeout)`` returns tokens: a character, or "enter",
-    "backspace", "tab", "eof" (Ctrl-D), "kill" (Ctrl-U), "left", "right", "up", "down",
-    "home", "end", "esc"."""
-
-    _SEQ = {"[A": "up", "[B": "down", "[C": "right", "[D": "left", "[H": "home", "[F": "end",
-            "OA": "up", "OB": "down", "OC": "right", "OD": "left", "OH": "home", "OF": "end",
-            "[1~": "home", "[4~": "end", "[5~": "pageup", "[6~": "pagedown"}
-    _CTRL = {"\r": "enter", "\n": "enter", "\x7f": "backspace", "\x08": "backspace",
-             "\t": "tab", "\x04": "eof", "\x15": "kill"}
-
-    def __init__(self, fd: int) -> None:
-        self.fd = fd
-        self.old = None
-        self.decoder = codecs.getincrementaldecoder("utf-8")("replace")
-        self.pending = ""
-        self.closed = False
-
-    def __enter__(self) -> "Keys":
-        import termios
-
-        self.old = termios.tcgetattr(self.fd)
-        new = termios.tcgetattr(self.fd)
-        new[3] &= ~(termios.ECHO | termios.ICANON)
-        new[6][termios.VMIN], new[6][termios.VTIME] = 1, 0
-        termios.tcsetattr(self.fd, termios.TCSANOW, new)
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        import termios
-
-        if self.old is not None:
-            termios.tcsetattr(self.fd, termios.TCSADRAIN, self.old)
-
-    def read(self, timeout: float) -> list[str]:
-        if self.closed:  # the terminal went away: nothing more to read, but keep the pace
-            select.select([], [], [], timeout)
-            return []
-        ready, _, _ = select.select([self.fd], [], [], timeout)
-        if not ready:
-            return []
-        data = os.read(self.fd, 1024)
-        if not data:
-            self.closed = True
-            return ["eof"]
-        return list(self.tokens(self.decoder.decode(data)))
-
-    def tokens(self, text: str) -> Iterator[str]:
-        text = self.pending + text
-        self.pending = ""
-        i = 0
-        while i < len(text):
-            ch = text[i]
-            if ch == "\x1b":
-                rest = text[i + 1:]
-                for seq, name in self._SEQ.items():
-                    if rest.startswith(seq):
-                        yield name
-                        i += 1 + len(seq)
-                        break
-                else:
-                    m = re.match(r"[\[O][0-9;]*[A-Za-z~]", rest)
-                    i += 1 + (len(m.group(0)) if m else 0)
-                    if not m:
-                        yield "esc"
-                continue
-            if ch in self._CTRL:
-                if not (ch == "\n" and i > 0 and text[i - 1] == "\r"):
-                    yield self._CTRL[ch]
-            elif ch >= " ":
-                yield ch
-            i += 1
-
-
 # ---------------------------------------------------------------- the watch
+
+Item = Union[Event, Piece]  # what a watch shows: an event, or a piece of folded output
 
 
 class Watch:
-    """The session of a watch, its view model, and the input routing."""
+    """The session of a watch, its view model, the peer's driver, the output folds, the
+    input routing and the judgement "nothing new happens"."""
 
     def __init__(self, programs: list[Program], lang: str, *, title: str,
-                 map_ports: bool = True, blocked_after: float = 0.3) -> None:
+                 peer: "tuple[Lesson, str] | None" = None, map_ports: bool = True,
+                 blocked_after: float = 0.3) -> None:
         self.programs = programs
         self.lang = lang
         self.title = title
+        self.peer = peer
         self.session = Session(PORTS, blocked_after=blocked_after, map_ports=map_ports)
         rows = kernel.read_rows if kernel.available() else None
-        self.feed = Feed(self.session, lang, None, Timeline(lang=lang, kernel_rows=rows))
-        self.timeline = self.feed.timeline
+        self.timeline = Timeline(lang=lang, kernel_rows=rows)
+        self.seen = 0
+        self.lock = threading.RLock()
+        self.folders: dict[tuple[str, str], OutputFolder] = {}
+        self.drivers: list[PeerDriver] = []
+        self.last_new = 0.0  # session time when something new last happened
+        self._calls_seen: dict[tuple, float] = {}
+        self.stopped_idle: set[str] = set()  # the learner's sides the idle end stopped
+        self.ended_idle = ""  # what the watch said when it ended for idleness
         self.target: str | None = None
         self.buffer = ""
         self.note = ""
@@ -222,17 +166,38 @@ class Watch:
         home = next((p.script.parent for p in self.programs if p.learner), None)
         for p in self.programs:
             rec = s.start(p.side, p.script, cwd=None if p.learner else home)
+            if not p.learner and self.peer is not None:
+                lesson, role = self.peer
+                self.drivers.append(PeerDriver(lesson, role, p.side, s, self.lang))
             if p.role != "server":
                 continue
 
             def ready(rec=rec, side=p.side) -> bool:
                 return rec.exit_code is not None or s.input_pending(side) is not None or any(
                     e.kind in ("return", "raise") and e.name in ("listen", "bind")
-                    and e.pid == rec.pid for e in s.snapshot(self.feed.seen))
+                    and e.pid == rec.pid for e in s.snapshot(self.seen))
             try:
                 s.wait_until(ready, LISTEN_WAIT, f"{p.side} to listen")
             except WaitTimeout:
                 pass
+            self.drive()
+        self.last_new = s.now()
+
+    def drive(self, stdin_open: bool = True) -> bool:
+        """The peer's next scripted action, if it waits for one; True if one was done."""
+        quiet = self.quiet(stdin_open)
+        return any([d.step(quiet) for d in self.drivers])
+
+    def quiet(self, stdin_open: bool = True) -> bool:
+        """Nothing new for ``PEER_QUIET`` s, and none of the learner's programs waits in
+        ``input()`` for a line that may still come (then the peer's Ctrl-C may come)."""
+        if self.session.now() - self.last_new < PEER_QUIET:
+            return False
+        return not (stdin_open and self.waiting())
+
+    def scripted(self, side: str) -> bool:
+        """Whether the lesson's scenario still types into ``side``."""
+        return any(d.side == side and not d.finished for d in self.drivers)
 
     def finished(self) -> bool:
         """Every one of the learner's programs has ended."""
@@ -240,24 +205,129 @@ class Watch:
         return all(rec is not None and rec.exit_code is not None for rec in sides)
 
     def exit_status(self) -> int:
-        codes = [self.session.sides[p.side].exit_code for p in self.programs if p.learner]
-        return EXIT_OK if all(code == 0 for code in codes) else EXIT_FAIL
-
-    def pull(self) -> list[Event]:
-        return self.feed.pull()
+        """0 if each of the learner's programs ended with 0 or was still running when the
+        watch ended for idleness; else 1."""
+        ok = all(self.session.sides[p.side].exit_code == 0 or p.side in self.stopped_idle
+                 for p in self.programs if p.learner)
+        return EXIT_OK if ok else EXIT_FAIL
 
     def close(self) -> None:
         self.session.close()
         self.pull()
 
+    # -- events → what is shown
+
+    def pull(self) -> list[Item]:
+        """The new events, in order, with each side's output folded: the timeline gets what
+        is shown as lines; a fold is shown by :meth:`folds` (and returned as pieces)."""
+        with self.lock:
+            new = self.session.snapshot(self.seen)
+            self.seen += len(new)
+            out: list[Item] = []
+            fed: set[tuple[str, str]] = set()
+            for e in sorted(new, key=order_key):
+                if e.kind == "output" or (e.kind == "repeat" and e.name == "output"):
+                    key = (e.side, e.stream or "stdout")
+                    fed.add(key)
+                    folder = self._folder(key)
+                    if e.kind == "output":
+                        pieces = folder.feed(e.text or "", release=False)
+                    else:
+                        pieces = folder.release() + folder.repeat(e.text or "", e.count or 0)
+                    self._shown(e.side, pieces, out, e.t, e.pid, e.stream)
+                    continue
+                for (side, stream), folder in self.folders.items():
+                    if side == e.side:  # its output so far comes before this event
+                        pieces = folder.end() if e.kind == "exit" else folder.release()
+                        self._shown(side, pieces, out, e.t, e.pid, stream)
+                self.timeline.apply(e)
+                out.append(e)
+                if self._new(e):
+                    self.last_new = self.session.now()
+            for key, folder in self.folders.items():
+                pieces = folder.release() if key in fed else folder.tick()
+                self._shown(key[0], pieces, out, self.session.now(), None, key[1])
+            return out
+
+    def folds(self) -> list:
+        """Each side's latest fold that no other output has followed yet."""
+        with self.lock:
+            return [f.last for f in self.folders.values() if f.last is not None]
+
+    def _folder(self, key: tuple[str, str]) -> OutputFolder:
+        if key not in self.folders:
+            self.folders[key] = OutputFolder(*key)
+        return self.folders[key]
+
+    def _shown(self, side: str, pieces: list[Piece], out: list[Item], t: float,
+               pid: int | None, stream: str | None = None) -> None:
+        lines = [p.text for p in pieces if p.kind == "line"]
+        if lines:
+            self.timeline.apply(Event(t, side, "output", text="\n".join(lines) + "\n",
+                                      stream=stream, pid=pid))
+            self.last_new = self.session.now()
+        out.extend(pieces)
+
+    def _new(self, e: Event) -> bool:
+        """Whether ``e`` is something new: not a judgement or a sample, and not a socket
+        call that already happened the same way less than ``IDLE_AFTER`` s ago."""
+        if e.kind in NOT_NEW:
+            return False
+        if e.kind not in ("call", "return", "raise"):
+            return True
+        key = (e.side, e.kind, e.name, e.args, e.result, e.error, e.errno)
+        last = self._calls_seen.get(key)
+        self._calls_seen[key] = e.t
+        if len(self._calls_seen) > 5000:
+            self._calls_seen = {k: t for k, t in self._calls_seen.items()
+                                if e.t - t <= IDLE_AFTER}
+        return last is None or e.t - last > IDLE_AFTER
+
+    # -- idle
+
+    def idle(self, stdin_open: bool = True) -> bool:
+        """Nothing new for ``IDLE_AFTER`` s, the peer waits for no scripted line, and none of
+        the learner's programs waits in ``input()`` for a line that may still come."""
+        if self.session.now() - self.last_new < IDLE_AFTER:
+            return False
+        unread = self.session.snapshot(self.seen)  # not pulled yet: perhaps something new
+        if any(e.kind not in NOT_NEW and e.kind != "output" for e in unread):
+            return False
+        if not self.quiet(stdin_open):
+            return False
+        return not any(d.ready(quiet=True) for d in self.drivers)
+
+    def idle_text(self, key: str) -> str:
+        """``watch.idle_end`` or ``watch.idle_wait``, with what the peer has done."""
+        lang, peer = self.lang, ""
+        for d in self.drivers:
+            number, role = d.lesson.number, d.role
+            record = self.session.sides.get(d.side)
+            if not d.left:
+                peer = msg("watch.peer_done", lang, number=number, role=role)
+            elif record is not None and record.exit_code is not None:
+                peer = msg("watch.peer_ended", lang, number=number, role=role, left=d.left)
+            else:
+                peer = msg("watch.peer_stuck", lang, number=number, role=role,
+                           call=d.waits_in() or "?", left=d.left)
+        return msg(key, lang, seconds=IDLE_AFTER, peer=peer)
+
+    def end_idle(self) -> None:
+        """The watch ends for idleness: note which of the learner's programs still ran."""
+        self.ended_idle = self.idle_text("watch.idle_end")
+        self.stopped_idle = {p.side for p in self.programs if p.learner
+                             and self.session.sides[p.side].exit_code is None}
+
     # -- input
 
     def waiting(self) -> list[str]:
-        """The sides waiting in ``input()`` now, the longest waiting first."""
+        """The sides waiting in ``input()`` now for a line from the learner (not the peer
+        the lesson types into), the longest waiting first."""
         calls = []
         for side in self.session.sides:
             call = self.session.input_pending(side)
-            if call is not None and self.session.sides[side].exit_code is None:
+            if call is not None and self.session.sides[side].exit_code is None \
+                    and not self.scripted(side):
                 calls.append((call.t, side))
         return [side for _, side in sorted(calls)]
 
@@ -276,7 +346,7 @@ class Watch:
     def send(self, text: str, side: str | None = None) -> bool:
         """Type ``text`` into ``side`` (default: the current target); False if nobody waits."""
         side = side or self.current_target()
-        if side is None or self.session.input_pending(side) is None:
+        if side is None or side not in self.waiting():
             return False
         try:
             self.session.type(side, text, timeout=0.5)
@@ -285,15 +355,19 @@ class Watch:
         return True
 
     def send_eof(self, side: str) -> None:
-        """End-of-file (Ctrl-D) to a side waiting in ``input()``, once per ``input()`` call."""
+        """End-of-file (Ctrl-D) to a side waiting in ``input()``, once per ``input()`` call
+        (never to the peer: the lesson's program gets what the lesson types)."""
         call = self.session.input_pending(side)
-        if call is None or self._eof_sent.get(side) is call:
+        if call is None or self._eof_sent.get(side) is call or not self._is_learners(side):
             return
         self._eof_sent[side] = call
         try:
             self.session.eof(side)
         except (SessionError, OSError, ValueError):
             pass
+
+    def _is_learners(self, side: str) -> bool:
+        return any(p.side == side and p.learner for p in self.programs)
 
     def key(self, token: str) -> None:
         """One key typed in the watch terminal."""
@@ -317,12 +391,20 @@ class Watch:
             self.buffer += token
 
     def prompt(self) -> "Text":
-        """The lines under the view: who gets what is typed, and the line being typed."""
+        """The lines under the view: the folds, what the peer's script has done, who gets
+        what is typed, and the line being typed."""
         from rich.text import Text
 
         lang = self.lang
-        target = self.current_target()
         text = Text()
+        for fold in self.folds():
+            text.append(fold_line(fold, lang) + "\n", style="dim")
+        for d in (d for d in self.drivers if d.actions):
+            text.append(msg("watch.peer_progress", lang, number=d.lesson.number, role=d.role,
+                            done=d.done_count, total=len(d.actions)) + "\n", style="dim")
+        if self.idle():
+            text.append(self.idle_text("watch.idle_wait") + "\n", style="bold")
+        target = self.current_target()
         if target is not None:
             call = self.session.input_pending(target)
             ask = (call.args or ("''",))[0] if call is not None else "''"
@@ -343,24 +425,6 @@ class Watch:
         return text
 
 
-class _Above:
-    """``main`` rendered in the height left above ``footer`` (which is always shown)."""
-
-    def __init__(self, main: object, footer: object) -> None:
-        self.main, self.footer = main, footer
-
-    def __rich_console__(self, console, options):  # type: ignore[no-untyped-def]
-        from rich.segment import Segment
-
-        free = options.update(height=None)
-        lines = console.render_lines(self.footer, free, pad=False)
-        height = max(10, (options.height or options.max_height) - len(lines))
-        yield from console.render(self.main, options.update(height=height))
-        for line in lines:
-            yield from line
-            yield Segment.line()
-
-
 # ---------------------------------------------------------------- running it
 
 
@@ -378,16 +442,16 @@ def become_subreaper() -> None:
         pass
 
 
-
 def run_watch(programs: list[Program], lang: str, *, console: "Console", title: str,
-              record: str | None = None, map_ports: bool = True,
-              keys: bool | None = None) -> int:
+              peer: "tuple[Lesson, str] | None" = None, record: str | None = None,
+              map_ports: bool = True, keys: bool | None = None) -> int:
     """Run a watch to its end; returns the exit status (0: every program of the learner
-    ended with 0, 1: one did not, 130: Ctrl-C). ``keys``: read keys from the terminal
-    (default: when stdin and stdout are terminals)."""
+    ended with 0 or was idle at the end, 1: one did not, 130: Ctrl-C). ``keys``: read keys
+    from the terminal (default: when stdin and stdout are terminals)."""
     from .view import LessonView
+    from .watch_stream import live, stream
 
-    watch = Watch(programs, lang, title=title, map_ports=map_ports)
+    watch = Watch(programs, lang, title=title, peer=peer, map_ports=map_ports)
     if keys is None:
         keys = console.is_terminal and sys.stdin.isatty()
     interrupted = False
@@ -396,9 +460,9 @@ def run_watch(programs: list[Program], lang: str, *, console: "Console", title: 
         try:
             watch.start()
             if console.is_terminal:
-                _live(watch, console, keys)
+                live(watch, console, keys)
             else:
-                _stream(watch, console)
+                stream(watch, console)
         except KeyboardInterrupt:
             interrupted = True
             stopped_at = watch.session.now()
@@ -410,10 +474,14 @@ def run_watch(programs: list[Program], lang: str, *, console: "Console", title: 
                     dump_jsonl(watch.session.sorted_events(), f)
     now = stopped_at if stopped_at is not None else watch.session.now()
     console.print(LessonView(watch.timeline, now, title=watch.title))
+    for fold in watch.folds():
+        console.print(fold_line(fold, lang), markup=False, highlight=False)
     if interrupted:
         sys.stderr.write(msg("watch.interrupted", lang) + "\n")
         sys.stderr.flush()
         return EXIT_INTERRUPTED
+    if watch.ended_idle:
+        console.print(watch.ended_idle, markup=False, highlight=False)
     return watch.exit_status()
 
 
@@ -426,141 +494,6 @@ class _no_interrupt:
     def __exit__(self, *exc: object) -> None:
         if self.previous is not None:
             signal.signal(signal.SIGINT, self.previous)
-
-
-def _live(watch: Watch, console: "Console", keys: bool) -> None:
-    from rich.live import Live
-
-    from .view import LessonView
-
-    def render():  # type: ignore[no-untyped-def]
-        watch.pull()
-        view = LessonView(watch.timeline, watch.session.now(), title=watch.title)
-        return _Above(view, watch.prompt())
-
-    lines = None if keys else _LineFeeder(watch)
-    with Live(get_renderable=render, console=console, refresh_per_second=6, screen=True,
-              redirect_stdout=False, redirect_stderr=False) as live:
-        if keys:
-            with Keys(sys.stdin.fileno()) as reader:
-                while not watch.finished():
-                    tokens = reader.read(0.1)
-                    for token in tokens:
-                        watch.key(token)
-                    if tokens:
-                        live.refresh()
-        else:
-            assert lines is not None
-            while not watch.finished():
-                lines.step()
-                _wait(watch, 0.1)
-
-
-def _stream(watch: Watch, console: "Console") -> None:
-    """stdout is not a terminal: the narration as it happens, one line each, the programs'
-    output, and each diagnosis when it first appears."""
-    from rich.text import Text
-
-    lang = watch.lang
-    done = threading.Event()
-    told = 0
-    last_repeat: dict[tuple, float] = {}
-
-    def printer() -> None:
-        nonlocal told
-        while True:
-            finished = done.wait(0.1)
-            for e in sorted(watch.pull(), key=lambda e: e.t):
-                if e.kind == "repeat":
-                    key = (e.side, e.name)
-                    if e.t - last_repeat.get(key, -10.0) < 0.25:
-                        continue
-                    last_repeat[key] = e.t
-                if e.kind == "output":
-                    lines = (e.text or "").rstrip("\n").split("\n")
-                    more = len(lines) - 20
-                    for line in lines[:20]:
-                        console.print(Text(f"{side_label(e.side, lang)} │ {line}", style="dim"))
-                    if more > 0:
-                        console.print(Text(msg("view.output_more", lang, n=f"{more:,}"),
-                                           style="dim"))
-                    continue
-                line = narrate(e, lang)
-                if line:
-                    console.print(line, markup=False, highlight=False)
-            found = watch.timeline.diagnoses
-            for d in found[told:]:
-                console.print(Text("⚠ " + d.text, style="yellow"))
-                console.print(Text(msg("diagnose.next", lang) + d.next_step))
-            told = len(found)
-            if finished:
-                return
-
-    thread = threading.Thread(target=printer, name="sockteach-watch-narration", daemon=True)
-    thread.start()
-    feeder = _LineFeeder(watch)
-    try:
-        while not watch.finished():
-            feeder.step()
-            _wait(watch, 0.1)
-    finally:
-        done.set()
-        thread.join(timeout=5)
-
-
-def _wait(watch: Watch, seconds: float) -> None:
-    """Until the next event or ``seconds``, whichever comes first."""
-    with watch.session.cond:
-        watch.session.cond.wait(seconds)
-
-
-class _LineFeeder:
-    """Lines read from stdin (not a terminal), handed to the programs waiting in input()."""
-
-    def __init__(self, watch: Watch) -> None:
-        self.watch = watch
-        self.lines: queue.Queue[str | None] = queue.Queue()
-        self.held: str | None = None
-        self.ended = False
-        threading.Thread(target=self._read, name="sockteach-watch-stdin", daemon=True).start()
-
-    def _read(self) -> None:
-        stream = getattr(sys.stdin, "buffer", None)
-        if stream is None:
-            self.lines.put(None)
-            return
-        try:
-            for raw in iter(stream.readline, b""):
-                self.lines.put(raw.decode("utf-8", "replace").rstrip("\r\n"))
-        except (OSError, ValueError):
-            pass
-        self.lines.put(None)
-
-    def step(self) -> None:
-        w = self.watch
-        while True:
-            if self.held is None:
-                try:
-                    item = self.lines.get_nowait()
-                except queue.Empty:
-                    break
-                if item is None:
-                    self.ended = True
-                    break
-                self.held = item
-            text, side = self.held, None
-            m = re.match(r"@(\w+) ?(.*)$", text)
-            if m and m.group(1) in w.session.sides:
-                side, text = m.group(1), m.group(2)
-            waiting = w.waiting()
-            if (side is None and not waiting) or (side is not None and side not in waiting):
-                return  # hold the line until a program asks
-            if not w.send(text, side or waiting[0]):
-                return
-            self.held = None
-        if self.ended and self.held is None:
-            for side in w.waiting():
-                w.send_eof(side)
 
 
 def watch_command(exercise: object, script: str | os.PathLike) -> str:

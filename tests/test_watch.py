@@ -150,9 +150,10 @@ def ctrl_c(child) -> float:
     return took
 
 
-def test_type_into_the_lessons_client_in_a_terminal(tmp_path):
+def test_type_into_the_learners_client_in_a_terminal(tmp_path):
     record = tmp_path / "run.jsonl"
-    child = spawn_watch(str(LESSON3_SOLUTION), "--peer", "3:client", "--record", str(record))
+    child = spawn_watch(str(program("echo_client.py")), "--peer", "3:server",
+                        "--record", str(record))
     try:
         child.expect(r"client waits in input\('>>: '\)")
         child.send("hel")
