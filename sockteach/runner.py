@@ -241,7 +241,7 @@ def run_side(lesson: Lesson, role: str, lang: str, *, console: "Console",
         session.all_real_ports[port] = nominal
     ctrl_c = threading.Event()  # the learner pressed Ctrl-C: it reached the program and us
     printer = SidePrinter(console, lang, lesson, ports=dict(session.port_map),
-                          streams=_streams_on_stdout(), ctrl_c=ctrl_c.wait)
+                          streams=_streams_on_stdout(), ctrl_c=ctrl_c.wait, now=session.now)
     console.print(msg("run.banner", lang, role=side_label(role, lang), file=script.name,
                       number=lesson.number,
                       ports=", ".join(str(session.port_map[p]) for p in lesson.ports)),

@@ -107,12 +107,16 @@ class SidePrinter:
 
     def __init__(self, console: "Console", lang: str, lesson: "Lesson | None", *,
                  ports: dict[int, int] | None = None, streams: tuple[str, ...] = ("stdout",),
-                 ctrl_c: Callable[[float], bool] = lambda timeout: False) -> None:
+                 ctrl_c: Callable[[float], bool] = lambda timeout: False,
+                 now: Callable[[], float] = lambda: float("inf")) -> None:
         self.console, self.lang = console, lang
         self.narrate = narrator_for(lang, lesson)
         self.ports = {n: r for n, r in (ports or {}).items() if n != r}
         self.streams = streams
         self.ctrl_c = ctrl_c
+        self.now = now  # the session's clock: when this printer itself wrote the prompt again
+        self._reprinted_t = float("-inf")
+        self._after_ctrl_c = False
         self.throttle = RepeatThrottle()
         self.at_line_start = True  # the program's last output ended with a newline
         self.prompt: str | None = None  # the prompt of the input() the program waits in
@@ -142,7 +146,9 @@ class SidePrinter:
             return True
         if e.name == "input" and e.kind in ("return", "raise"):
             self.prompt = None
-            self.at_line_start = True  # the Enter (or the traceback that follows) ends the line
+            # The Enter (or the traceback that follows) ends the line — unless this printer
+            # wrote the prompt again after it: the news of the Enter came late.
+            self.at_line_start = e.t >= self._reprinted_t
             return True
         if e.kind == "exit":
             self.prompt = None
@@ -160,6 +166,7 @@ class SidePrinter:
                 said = True
         if said and self.prompt:  # the learner still types after the prompt: show it again
             self._write(self.prompt)
+            self._reprinted_t = self.now()
             self.at_line_start = self.prompt.endswith("\n")
 
     def line(self, e: Event) -> str | None:
@@ -172,12 +179,16 @@ class SidePrinter:
             return None  # the program's own text is on the screen already
         if e.name == "input" and e.kind in ("call", "blocked"):
             return None  # the program's own prompt says it
+        if e.kind == "raise" and e.error == "KeyboardInterrupt":
+            self.at_line_start = False  # a Ctrl-C: the terminal echoed ^C where the cursor was
         if e.kind == "tcp":
             if e.states == self.last_states:
                 return None
             self.last_states = e.states
         if e.kind == "exit" and e.code == -signal.SIGINT and self.ctrl_c(CTRL_C_LAG):
             from .narrator import side_label
+
+            self.at_line_start = False  # the terminal echoed ^C: this line starts a new one
 
             return msg("line", self.lang, side=side_label(e.side, self.lang),
                        text=msg("run.ctrl_c", self.lang))
@@ -186,6 +197,9 @@ class SidePrinter:
     def say(self, line: str) -> None:
         from rich.text import Text
 
+        if not self._after_ctrl_c and self.ctrl_c(0):
+            self._after_ctrl_c = True
+            self.at_line_start = False  # the terminal itself echoed ^C where the cursor was
         if not self.at_line_start:
             self._write("\n")
         self.console.print(Text("  · " + line, style="dim"))

@@ -236,7 +236,7 @@ def _say_folded(fold, stream, so_far):
     unsaid = fold.count - _FOLD_WRITTEN - fold.said
     if unsaid > 0:
         fold.said += unsaid
-        _write_through(stream, "[… %s ×%d more%s — sockteach folded the repeats]\n"
+        _write_through(stream, "[… %s %d more times%s — sockteach folded the repeats]\n"
                        % (fold.result.rstrip("\n"), unsaid, so_far))
 
 

@@ -205,8 +205,6 @@ def tracer_reports_output() -> bool:
 
 
 def test_narration_does_not_glue_onto_program_output(tmp_path):
-    if not tracer_reports_output():
-        pytest.skip("this tracer does not report a program's output yet (event schema 2)")
     script = tmp_path / "server.py"
     script.write_text(textwrap.dedent("""\
         import socket, sys
@@ -230,7 +228,9 @@ def test_narration_does_not_glue_onto_program_output(tmp_path):
         child.close(force=True)
     text = screen(child)
     assert "no newline here\n  · " in text, text
-    assert not re.search(r"[^\n]  · ", text)
+    # The terminal's own ^C echo may come between two narration lines before sockteach hears
+    # of the Ctrl-C (Python runs its handler a moment later): that is not program output.
+    assert not re.search(r"[^\n]  · ", text.replace("^C", "\n")), text
 
 
 # ----- stdout not a terminal: the tracer folds repeated lines ------------------------------
@@ -276,8 +276,6 @@ def cpu_seconds(pid: int) -> float:
 
 
 def test_a_spin_printed_to_a_file_stays_small(tmp_path):
-    if "SOCKTEACH_FOLD_OUTPUT" not in (ROOT / "sockteach" / "tracer.py").read_text():
-        pytest.skip("this tracer does not fold repeated output yet")
     port = free_port()
     proc, out = run_to_file(tmp_path, port)
     try:
