@@ -13,7 +13,7 @@ import psutil
 import pytest
 
 from conftest import our_processes, run_cli
-from sockteach.events import Event, load_jsonl
+from sockteach.events import Event, address, host_port, load_jsonl
 
 
 def play(number: int, tmp_path, *extra: str) -> tuple[subprocess.CompletedProcess, list[Event]]:
@@ -28,10 +28,9 @@ def play(number: int, tmp_path, *extra: str) -> tuple[subprocess.CompletedProces
 def real_ports(events: list[Event]) -> set[int]:
     ports = set()
     for e in events:
-        if e.real:
-            m = re.search(r", (\d+)\)", e.real)
-            if m:
-                ports.add(int(m.group(1)))
+        hp = host_port(address(e.real))  # a tuple (version 2) or its repr (version 1)
+        if hp:
+            ports.add(hp[1])
     return ports
 
 
