@@ -13,7 +13,7 @@ import psutil
 import pytest
 
 from conftest import our_processes, run_cli
-from sockteach.events import Event, address, host_port, load_jsonl
+from sockteach.events import HEADER, Event, address, host_port, load_jsonl
 
 
 def play(number: int, tmp_path, *extra: str) -> tuple[subprocess.CompletedProcess, list[Event]]:
@@ -51,7 +51,8 @@ def assert_clean(events):
 
 def test_record_format_is_json_lines_with_the_documented_fields(tmp_path):
     _, events = play(1, tmp_path)
-    lines = (tmp_path / "lesson1.jsonl").read_text(encoding="utf-8").splitlines()
+    header, *lines = (tmp_path / "lesson1.jsonl").read_text(encoding="utf-8").splitlines()
+    assert json.loads(header) == HEADER
     first = [json.loads(line) for line in lines[:50]]
     assert all({"t", "side", "kind"} <= set(d) for d in first)
     ts = [e.t for e in events]
