@@ -13,7 +13,7 @@ import psutil
 import pytest
 
 from conftest import our_processes, run_cli
-from sockteach.events import HEADER, Event, address, host_port, load_jsonl
+from sockteach.events import Event, host_port, load_jsonl
 
 
 def play(number: int, tmp_path, *extra: str) -> tuple[subprocess.CompletedProcess, list[Event]]:
@@ -28,9 +28,9 @@ def play(number: int, tmp_path, *extra: str) -> tuple[subprocess.CompletedProces
 def real_ports(events: list[Event]) -> set[int]:
     ports = set()
     for e in events:
-        hp = host_port(address(e.real))  # a tuple (version 2) or its repr (version 1)
-        if hp:
-            ports.add(hp[1])
+        real = host_port(e.real)
+        if real:
+            ports.add(real[1])
     return ports
 
 
@@ -52,13 +52,16 @@ def assert_clean(events):
 def test_record_format_is_json_lines_with_the_documented_fields(tmp_path):
     _, events = play(1, tmp_path)
     header, *lines = (tmp_path / "lesson1.jsonl").read_text(encoding="utf-8").splitlines()
-    assert json.loads(header) == HEADER
+    assert json.loads(header) == {"format": "sockteach-events", "version": 2}
     first = [json.loads(line) for line in lines[:50]]
     assert all({"t", "side", "kind"} <= set(d) for d in first)
     ts = [e.t for e in events]
     assert ts == sorted(ts) and ts[0] >= 0
     call = next(d for d in map(json.loads, lines) if d["kind"] == "call" and d["name"] == "send")
-    assert call["args"] == ["b'hello'"]
+    assert call["args"] == ["b'hello'"]  # the repr, for display
+    assert bytes.fromhex(call["data"]) == b"hello" and call["size"] == 5  # the facts
+    assert call["family"] == "AF_INET" and call["socktype"] == "SOCK_STREAM"
+    assert call["mode"] == "blocking"
     assert {e.kind for e in events} >= {"step", "call", "return", "blocked", "output", "input",
                                         "exit", "repeat"}
 
