@@ -2,10 +2,14 @@
 
 The actions are listed in ``docs/lesson-format.md``. Every wait has a deadline; a missed one
 raises :class:`ScenarioError` naming the step and what did not happen.
+
+A step's narration may name a value measured from the events seen so far (``{retry}``): the
+lesson's ``[measure]`` table defines it, from events that earlier waits marked (``mark =``).
 """
 
 from __future__ import annotations
 
+import re
 import signal
 from dataclasses import dataclass
 from typing import Any, Callable
@@ -53,16 +57,22 @@ class Player:
         self.pace = pace
         self.pause = pause
         self.cursor: dict[str, int] = {}
+        self.marks: dict[str, Event] = {}
         self.step_index = 0
 
     def run(self) -> None:
         for index, step in enumerate(self.lesson.steps, start=1):
             self.step_index = index
             title = pick(step.title, self.lang)
-            self.session.add(Event(self.session.now(), "lesson", "step", title=title,
-                                   text=pick(step.say, self.lang)))
+            try:
+                say = self.fill(pick(step.say, self.lang))
+                ask = self.fill(pick(step.ask, self.lang)) if step.ask else ""
+            except SessionError as exc:
+                raise ScenarioError(msg("scenario.failed", self.lang, step=index,
+                                        title=title, reason=str(exc))) from exc
+            self.session.add(Event(self.session.now(), "lesson", "step", title=title, text=say))
             if self.pause is not None:
-                self.pause(pick(step.ask, self.lang) if step.ask else "")
+                self.pause(ask)
             for action in step.actions:
                 try:
                     self.perform(action)
@@ -116,6 +126,12 @@ class Player:
             raise SessionError(f"unknown action {action!r}")
 
     def wait(self, action: dict[str, Any], timeout: float) -> Event | None:
+        event = self._wait(action, timeout)
+        if "mark" in action and event is not None:
+            self.marks[str(action["mark"])] = event
+        return event
+
+    def _wait(self, action: dict[str, Any], timeout: float) -> Event | None:
         side = action["wait"]
         s = self.session
         if action.get("exit"):
@@ -154,6 +170,45 @@ class Player:
                        for loc, rem, st in rows)
 
         s.wait_until(seen, timeout, f"the kernel to show {state} on port {port}")
+
+    # ----- measured values in the narration ----------------------------------------------------
+
+    def fill(self, text: str) -> str:
+        """``text`` with each ``{name}`` of the lesson's ``[measure]`` table replaced by its
+        value, measured from the events seen so far; other braces are left alone."""
+        measures = self.lesson.data.get("measure", {})
+        if not measures or "{" not in text:
+            return text
+
+        def one(m: re.Match) -> str:
+            name = m.group(1)
+            return self.measure(name, measures[name]) if name in measures else m.group(0)
+
+        return re.sub(r"\{(\w+)\}", one, text)
+
+    def _mark(self, name: str, what: str) -> Event:
+        if name not in self.marks:
+            raise SessionError(f"{what} needs the event marked {name!r}, which no earlier "
+                               "wait has seen")
+        return self.marks[name]
+
+    def measure(self, name: str, spec: dict[str, Any]) -> str:
+        """One ``[measure]`` value: ``seconds = [A, B]`` is the time from mark A to mark B
+        (one decimal); ``count = SIDE, call = NAME`` (``until``, default ``"return"``;
+        ``since = MARK``) counts SIDE's events of that call (after the mark)."""
+        what = f"the measured value {name!r}"
+        if "seconds" in spec:
+            first, last = (self._mark(m, what) for m in spec["seconds"])
+            return f"{last.t - first.t:.{int(spec.get('digits', 1))}f}"
+        if "count" in spec:
+            side, call = spec["count"], spec.get("call")
+            until = spec.get("until", "return")
+            since = self._mark(spec["since"], what).t if "since" in spec else float("-inf")
+            with self.session.cond:
+                events = list(self.session.events)
+            return str(sum(1 for e in events if e.side == side and e.kind == until
+                           and e.name == call and e.t > since))
+        raise SessionError(f"{what} is neither seconds = [...] nor count = SIDE")
 
     # ----- cursor matching -------------------------------------------------------------------
 

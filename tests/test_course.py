@@ -28,10 +28,10 @@ IDS = [f"{lesson.number:02d}-{lesson.slug}" for lesson in LESSONS]
 
 ACTIONS: dict[str, tuple[set[str], set[str]]] = {
     "start": ({"start", "script"}, set()),
-    "wait:call": ({"wait", "call"}, {"until", "result", "error", "errno", "timeout"}),
+    "wait:call": ({"wait", "call"}, {"until", "result", "error", "errno", "timeout", "mark"}),
     "wait:exit": ({"wait", "exit"}, {"timeout"}),
-    "wait:spin": ({"wait", "spin"}, {"timeout"}),
-    "wait:output": ({"wait", "output"}, {"timeout"}),
+    "wait:spin": ({"wait", "spin"}, {"timeout", "mark"}),
+    "wait:output": ({"wait", "output"}, {"timeout", "mark"}),
     "type": ({"type", "text"}, {"timeout"}),
     "interrupt": ({"interrupt"}, set()),
     "kill": ({"kill"}, set()),
@@ -116,6 +116,32 @@ def check_action(lesson: Lesson, action: dict[str, Any], started: set[str]) -> N
     elif kind in ("wait:output", "type"):
         value = action["output" if kind == "wait:output" else "text"]
         assert isinstance(value, str), action
+
+
+@pytest.mark.parametrize("lesson", LESSONS, ids=IDS)
+def test_measured_values_come_from_marks_seen_before(lesson: Lesson) -> None:
+    """A ``{name}`` in a step's narration is a ``[measure]`` value whose marks earlier steps'
+    waits set (the player fills it when the step begins); each measure is used somewhere."""
+    measures = lesson.data.get("measure", {})
+    marked: set[str] = set()
+    used: set[str] = set()
+    for i, step in enumerate(lesson.steps, start=1):
+        for lang in LANGS:
+            for text in (step.say.get(lang, ""), (step.ask or {}).get(lang, "")):
+                for name in re.findall(r"\{(\w+)\}", text):
+                    assert name in measures, f"step {i} ({lang}): {{{name}}} is not measured"
+                    spec = measures[name]
+                    needs = list(spec.get("seconds", ())) + ([spec["since"]] if "since" in spec else [])
+                    assert set(needs) <= marked, f"step {i}: {{{name}}} needs marks {needs}"
+                    used.add(name)
+        marked |= {a["mark"] for a in step.actions if "mark" in a}
+    assert used == set(measures), f"measured but never said: {set(measures) - used}"
+    for name, spec in measures.items():
+        assert ("seconds" in spec) != ("count" in spec), f"{name}: seconds or count"
+        if "seconds" in spec:
+            assert len(spec["seconds"]) == 2, name
+        else:
+            assert spec.get("call") in CALLS and spec.get("until", "return") in UNTIL, name
 
 
 # ---------------------------------------------------------------------------------------------

@@ -91,7 +91,10 @@ def test_lesson7_udp_datagrams_keep_boundaries_and_empty_ones_arrive(tmp_path):
     result, events = play(7, tmp_path)
     assert not [e for e in events if e.kind == "call" and e.name in ("listen", "accept", "connect")]
     assert [e.result for e in of(events, "client", "return", "sendto")] == ["5", "5", "0"]
-    got = [datagram(e.result)[0] for e in of(events, "server", "return", "recvfrom")]
+    marks = of(events, "lesson", "step")
+    burst = next(m for m in marks if m.title == "A burst nobody reads")
+    echo = [e for e in events if e.t < burst.t]
+    got = [datagram(e.result)[0] for e in of(echo, "server", "return", "recvfrom")]
     assert got == [b"hello", b"world", b"", b"hello", b""]  # one datagram per recvfrom
     answers = [datagram(e.result) for e in of(events, "client", "return", "recvfrom")]
     assert answers == [(b"HELLO", ("127.0.0.1", 8081)), (b"WORLD", ("127.0.0.1", 8081)),
@@ -103,6 +106,33 @@ def test_lesson7_udp_datagrams_keep_boundaries_and_empty_ones_arrive(tmp_path):
     assert any(e.kind == "call" and e.name == "input" and e.t > last.t
                for e in of(events, "client2"))
     assert "empty datagram" in result.stdout
+    assert_clean(events)
+
+
+def test_lesson7_a_burst_to_a_server_that_does_not_read_loses_datagrams(tmp_path):
+    result, events = play(7, tmp_path)
+    marks = of(events, "lesson", "step")
+    burst = next(m for m in marks if m.title == "A burst nobody reads")
+    told = next(m for m in marks if m.title == "Dropped without a word")
+    sent = of(events, "client3", "return", "sendto")
+    assert len(sent) == len(of(events, "client3", "call", "sendto")) > 1
+    assert {e.result for e in sent} == {"100"}  # every one taken by the kernel, no error
+    server = [e for e in events if e.side == "server" and e.t > burst.t]
+    assert [e.result for e in of(server, "server", "return", "getsockopt")][-1] == "8192"
+    arrived = of(server, "server", "return", "recvfrom")
+    assert 0 < len(arrived) < len(sent)  # loopback, and still datagrams were lost
+    # the first ones arrived, in order; the rest was dropped when the receive buffer was full
+    numbers = [int(datagram(e.result)[0].split(b" ")[0]) for e in arrived]
+    assert numbers == list(range(len(arrived)))
+    # the server stopped on an empty queue, after the client had finished
+    empty = of(events, "server", "raise", "recvfrom")[-1]
+    assert empty.error == "BlockingIOError" and empty.t > of(events, "client3", "exit")[0].t
+    # what the server printed and what the narration says are the counts of the events
+    printed = "".join(e.text or "" for e in of(events, "server", "output"))
+    assert re.search(rf"arrived: {len(arrived)} datagrams; the last one was number "
+                     rf"{len(arrived) - 1}\b", printed), printed
+    assert told.text.startswith(f"{len(arrived)} of {len(sent)} datagrams arrived"), told.text
+    assert told.t > empty.t
     assert_clean(events)
 
 

@@ -8,6 +8,7 @@ every assertion reads the ``--record`` events of one lesson.
 from __future__ import annotations
 
 import ast
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -184,6 +185,13 @@ def test_lesson12_kernel_states_close_wait_time_wait_and_a_full_backlog(played):
     assert of(backlog, "client3", "blocked", "connect")
     assert of(backlog, "client3", "return", "connect")[0].t > first_accept.t
     assert any(s[2] == "SYN_SENT" for e in of(backlog, kind="tcp") for s in (e.states or ()))
+    # the narration gives client 3's real wait for its SYN retry, measured from its events
+    knock = of(backlog, "client3", "call", "connect")[0]
+    got_in = of(backlog, "client3", "return", "connect")[0]
+    said = re.search(r"connect\(\) returned (\d+\.\d) s after it began", marks[-1].text)
+    assert said, marks[-1].text
+    assert abs(float(said.group(1)) - (got_in.t - knock.t)) <= 0.051
+    assert got_in.t - knock.t > 0.9  # not before the kernel's first SYN retry (1 s)
     assert not our_processes()
 
 

@@ -1,6 +1,7 @@
-# 一个"崩溃"的客户端：关闭时发送 RST（连接被重置），而不是正常的 FIN。
-# A "crashing" client: its close sends a reset (RST) instead of the polite FIN --
-# what a crashed client, or often a client on Windows, looks like to the server.
+# 一个重置连接的客户端：关闭时发送 RST（连接被重置），而不是正常的 FIN。
+# A client that resets: its close sends a reset (RST) instead of the polite FIN.
+# (A crashed client closes with FIN on Linux; RST comes from SO_LINGER (1, 0) or from
+# closing with unread data in the receive queue.)
 import struct
 from socket import *
 phone=socket(AF_INET,SOCK_STREAM)

@@ -1,6 +1,7 @@
-import os
+import os,stat
 from socket import *
-if os.path.exists('echo.sock'):os.unlink('echo.sock')  # 删掉上次留下的套接字文件 / remove the file a previous run left
+# 删掉上次留下的套接字文件——只删套接字文件 / remove the socket file a previous run left -- only a socket
+if os.path.exists('echo.sock') and stat.S_ISSOCK(os.stat('echo.sock').st_mode):os.unlink('echo.sock')
 phone=socket(AF_UNIX,SOCK_STREAM)  # 基于文件的套接字家族 / the file-based family
 phone.bind('echo.sock')  # 地址是一个文件路径 / the address is a file path
 phone.listen(5)

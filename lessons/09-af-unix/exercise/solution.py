@@ -1,8 +1,9 @@
 # 参考答案 / reference solution — exercise 9 (sockteach solution 9)
-import os
+import os,stat
 from socket import *
 phone=socket(AF_UNIX,SOCK_STREAM)  # 基于文件的套接字家族 / the file-based family
-if os.path.exists('echo.sock'):os.unlink('echo.sock')  # 删掉上次留下的套接字文件 / remove a stale socket file
+# 删掉残留的套接字文件——只删套接字文件 / remove a stale socket file -- only a socket
+if os.path.exists('echo.sock') and stat.S_ISSOCK(os.stat('echo.sock').st_mode):os.unlink('echo.sock')
 phone.bind('echo.sock')
 phone.listen(5)
 while True: #链接循环 / connection loop
