@@ -25,7 +25,7 @@ def test_late_events_take_their_place_by_time() -> None:
     assert [e.t for e in tl.events] == [1.0, 2.0, 3.0]
     assert rows(tl) == [
         ("server", "call", "accept()"),
-        ("server", "return", "accept() → (<socket fd=4>, ('127.0.0.1', 51234))"),
+        ("server", "return", "accept() → fd 4 from 127.0.0.1:51234"),
         ("server", "call", "recv(1024)"),
     ]
     # replayed in order: accept finished, recv is what the server waits in
