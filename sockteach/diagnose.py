@@ -208,7 +208,10 @@ class Diagnoser:
         if extra:
             text += ("" if self.lang == "zh" else " ") + msg(f"{key}.{extra}", self.lang,
                                                              **f.values)
-        next_step = msg(f"{key}.next{variant}", self.lang, **f.values)
+        try:
+            next_step = msg(f"{key}.next{variant}", self.lang, **f.values)
+        except KeyError:  # a variant with the general next step
+            next_step = msg(f"{key}.next", self.lang, **f.values)
         return Diagnosis(f.key, f.side, f.t, text, next_step, f.until,
                          bool(f.values.get("_handled")))
 
