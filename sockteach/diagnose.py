@@ -234,8 +234,8 @@ class Diagnoser:
                 self.tcp = e.states
                 self._decide_in_use()
             return
-        if e.side in ("lesson", "kernel") or e.kind == "step":
-            return
+        if e.side in ("lesson", "kernel") or e.kind == "step" or e.internal:
+            return  # internal: a socket the learner's program did not make (asyncio's own)
         if e.kind in ("call", "return", "raise", "repeat", "blocked") and \
                 not self.alive.get(e.side, True):
             self._restart(e)
@@ -320,9 +320,10 @@ class Diagnoser:
             port = p.listening.get(e.sock)
             if e.conn is not None:
                 p.conns[e.conn] = ("in", port)
+                p.empties.pop(e.conn, None)
             if port in self.listen_counts:
                 self.listen_counts[port][1] += 1
-        elif name in READS:
+        elif name in READS and e.socktype != "SOCK_DGRAM":  # b'' on UDP: an empty datagram
             if e.nbytes == 0:
                 p.empties[e.sock] = p.empties.get(e.sock, 0) + 1
                 if p.empties[e.sock] > SPIN_MIN:
@@ -389,7 +390,8 @@ class Diagnoser:
             return
 
     def _on_repeat(self, p: _Proc, e: Event) -> None:
-        if e.name not in READS or e.result not in ("b''", "0") or (e.count or 0) < SPIN_MIN:
+        if e.name not in READS or e.result not in ("b''", "0") or (e.count or 0) < SPIN_MIN \
+                or e.socktype == "SOCK_DGRAM":
             return
         self._spin(p, e, (e.count or 0) + 1)
 

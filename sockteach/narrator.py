@@ -107,12 +107,21 @@ def data_text(e: Event, lang: str) -> str:
     return f"{text}{msg('bytes_note.intro', lang)}{note}" if note else text
 
 
-def fds_text(rfds: tuple | None, wfds: tuple | None, lang: str) -> str:
-    """``fd 4 or 5 is readable or fd 6 is writable``."""
+def fds_text(rfds: tuple | None, wfds: tuple | None, lang: str,
+             internal: dict | None = None) -> str:
+    """``fd 4 or 5 is readable or fd 6 is writable``; an fd in ``internal`` (fd → what made
+    it, ``"asyncio"``) is labelled as not the learner's."""
     parts = []
+    internal = internal or {}
+
+    def one(fd: int) -> str:
+        if fd in internal:
+            return msg("fds.internal", lang, fd=fd, what=msg(f"internal.{internal[fd]}", lang))
+        return str(fd)
+
     for fds, key in ((rfds, "readable"), (wfds, "writable")):
         if fds:
-            joined = msg("fds.or", lang).join(str(fd) for fd in fds)
+            joined = msg("fds.or", lang).join(one(fd) for fd in fds)
             parts.append(msg(f"fds.{key}", lang, fds=joined))
     return msg("fds.either", lang).join(parts) if parts else msg("fds.none", lang)
 
@@ -192,7 +201,7 @@ def _call(e: Event, n: "Narrator") -> Found:
     if name == "sendto":
         return "call.sendto", {**values, "addr": show_address(e.addr)}
     if name in ("select", "poll", "epoll"):
-        what = fds_text(e.rfds, e.wfds, n.lang)
+        what = fds_text(e.rfds, e.wfds, n.lang, n.internal_fds(e))
         key = ("call.select_now" if e.timeout == 0 else
                "call.select" if e.timeout is None else "call.select_timeout")
         return key, {"name": name, "what": what, "seconds": _seconds(e.timeout)}
@@ -285,7 +294,8 @@ def _return(e: Event, n: "Narrator") -> Found:
     if name in ("select", "poll", "epoll"):
         if not e.rfds and not e.wfds:
             return "return.select_none", values
-        return "return.select", {**values, "what": fds_text(e.rfds, e.wfds, lang)}
+        return "return.select", {**values,
+                                 "what": fds_text(e.rfds, e.wfds, lang, n.internal_fds(e))}
     if name == "getsockopt":
         call = n.call_of(e)
         opt = sockopt_args(tuple(call.args or ()))[1:2] if call is not None else ()
@@ -363,7 +373,8 @@ def _blocked(e: Event, n: "Narrator") -> Found:
     key = {"sendall": "send", "poll": "select", "epoll": "select"}.get(name, name)
     if key == "select":
         call = n.call_of(e)
-        what = fds_text(call.rfds, call.wfds, n.lang) if call is not None else "?"
+        what = fds_text(call.rfds, call.wfds, n.lang, n.internal_fds(e)) \
+            if call is not None else "?"
         return "blocked.select", {"name": name, "what": what}
     if key in ("recv", "accept", "input", "connect", "send", "recvfrom"):
         return f"blocked.{key}", {"name": name}
@@ -459,6 +470,11 @@ class Narrator:
         self.lang, self.lesson = lang, lesson
         self.said: set = set()
         self._calls: dict[tuple, Event] = {}
+        self._internal: dict[tuple, dict[int, str]] = {}  # (side, pid) → {fd: "asyncio"}
+
+    def internal_fds(self, e: Event) -> dict[int, str]:
+        """The fds of ``e``'s process that are not the learner's (asyncio's own)."""
+        return self._internal.get((e.side, e.pid), {})
 
     def call_of(self, e: Event) -> Event | None:
         """The call ``e`` (a return, raise or blocked event) belongs to, if it was seen."""
@@ -468,6 +484,8 @@ class Narrator:
         """One sentence about ``event``, or None when it is not worth a line (see narrate)."""
         e = upgrade(event)
         key = (e.side, e.pid, e.sock, e.name)
+        if e.internal and e.sock is not None:
+            self._internal.setdefault((e.side, e.pid), {})[e.sock] = e.internal
         if e.kind == "call":
             self._calls[key] = e
         try:
@@ -477,6 +495,7 @@ class Narrator:
                 self._calls.pop(key, None)
             elif e.kind == "exit":
                 self._calls = {k: v for k, v in self._calls.items() if k[0] != e.side}
+                self._internal = {k: v for k, v in self._internal.items() if k[0] != e.side}
 
     def _sentence(self, e: Event) -> str | None:
         if e.name and e.name.startswith("_"):

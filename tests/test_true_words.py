@@ -428,3 +428,26 @@ def test_asyncio_wakeup_socket_is_labelled_not_the_learners() -> None:
 def test_a_version_1_event_reads_like_its_version_2_form(v1: Event, v2: Event) -> None:
     assert narrate(v1) == narrate(v2)
     assert narrate(v1, "zh") == narrate(v2, "zh")
+
+
+def test_select_labels_asyncios_own_fd_and_diagnosis_ignores_it() -> None:
+    wake = E(0.9, "server", "call", UNIX, name="recv", args=["4096"], sock=7, size=4096,
+             internal="asyncio", mode="nonblocking")
+    wait = E(1.0, "server", "call", None, name="epoll", args=[], rfds=(6, 7), wfds=(),
+             timeout=None)
+    narrator = Narrator()
+    narrator(wake)
+    assert narrator(wait) == ("server: epoll() waits until fd 6 or 7 (asyncio's own wake-up "
+                              "socket (the event loop's)) is readable")
+    blocked = E(1.5, "server", "blocked", name="epoll", seconds=0.5)
+    assert "fd 6 or 7 (asyncio's" in narrator(blocked)
+    spins = [E(2.0 + i / 100, "server", "return", UNIX, name="recv", sock=7, nbytes=0, data="",
+               result="b''", internal="asyncio") for i in range(6)]
+    assert diagnose(spins) == []
+
+
+def test_empty_datagrams_are_no_spin() -> None:
+    events = [E(1.0 + i / 100, "server", "return", UDP, name="recv", sock=3, nbytes=0, data="",
+                result="b''") for i in range(6)]
+    assert diagnose(events) == []
+    assert "empty datagram" in said(events[0])
