@@ -70,7 +70,7 @@ from typing import TYPE_CHECKING, Callable, Iterable, Sequence, Union
 from .events import Event, host_port, show_address
 from .i18n import msg
 from .legacy import upgrade
-from .narrator import call_text, short, side_label
+from .narrator import call_text, short, side_label, sockopt_args
 
 if TYPE_CHECKING:  # pragma: no cover
     from .kernel import Row
@@ -272,8 +272,8 @@ class Diagnoser:
         if name == "bind":
             p.binds[e.sock] = e
             p.bound[e.sock] = (port_of(e.addr), port_of(e.real) or port_of(e.addr))
-        elif name == "setsockopt" and len(args) >= 3 and args[1] in ("SO_REUSEADDR", "2") \
-                and args[2] not in ("0", "False"):
+        elif name == "setsockopt" and len(args) >= 3 and sockopt_args(args)[1] == "SO_REUSEADDR" \
+                and args[2:3] not in (("0",), ("False",)):
             p.reuse.add(e.sock)
         elif name == "makefile":
             p.files.add(e.sock)
@@ -310,7 +310,7 @@ class Diagnoser:
                 return
             self._connected(p, e.sock, call)
         elif name == "getsockopt" and e.sock in p.connecting and call is not None and \
-                tuple(call.args or ())[1:2] in (("SO_ERROR",), ("4",)) and result.isdigit():
+                sockopt_args(tuple(call.args or ()))[1:2] == ("SO_ERROR",) and result.isdigit():
             pending = p.connecting.pop(e.sock)
             if int(result) in REFUSED:
                 self._refused(p, e, pending)

@@ -163,7 +163,7 @@ def substitution(e: Event, lang: str, said: set | None) -> str | None:
         if said is not None:
             said.add(("port", port))
         notes.append(msg("note.port", lang, port=port, real=real_port))
-    return " ".join(notes) if notes else None
+    return msg("note.sep", lang).join(notes) if notes else None
 
 
 # ---------------------------------------------------------------- per-kind choices
