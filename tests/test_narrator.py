@@ -79,9 +79,9 @@ CASES = [
      "连接被重置——对端发来了 RST"),
     (ev("raise", name="bind", error="OSError", errno=98, message="[Errno 98] Address already in use"),
      "server: bind() raised OSError (errno 98) — Address already in use: something still holds "
-     "this address — a running server or a connection in TIME_WAIT",
+     "this address — a running server, or an old connection still closing (FIN_WAIT2, TIME_WAIT)",
      "服务端：bind() 抛出 OSError (errno 98)——地址已被占用 (Address already in use)："
-     "仍有东西占着这个地址——一个还在运行的服务端，或一个处于 TIME_WAIT 状态的连接"),
+     "仍有东西占着这个地址——一个还在运行的服务端，或一个还在关闭过程中的旧连接（FIN_WAIT2、TIME_WAIT 状态）"),
     (ev("blocked", name="recv", seconds=0.5),
      "server: blocked in recv(): nothing to read yet",
      "服务端：阻塞在 recv()：还没有数据可读"),
