@@ -189,7 +189,7 @@ class Diagnoser:
         self._open: dict[tuple, _Found] = {}  # situation key → the one that holds
         self._spins: dict[tuple, _Found] = {}
         self._gone: dict[tuple, _Found] = {}  # (side, pid) → its latest peer_gone
-        self.resets: list[tuple] = []  # (side, t, unread, linger) of each close() that sent RST
+        self.resets: list[tuple] = []  # (side, pid, sock, unread, linger): closes that sent RST
         self._cache: list[Diagnosis] | None = None
 
     # -- what it says
@@ -278,7 +278,7 @@ class Diagnoser:
         elif name == "makefile":
             p.files.add(e.sock)
         elif name == "close" and e.wire == "RST" and e.held != "makefile":
-            self.resets.append((p.side, e.t, e.unread or 0, e.linger))
+            self.resets.append((p.side, p.pid, e.sock, e.unread or 0, e.linger))
 
     def _finish(self, p: _Proc, e: Event) -> Event | None:
         key = (e.sock, e.name or "")
@@ -373,14 +373,14 @@ class Diagnoser:
             how = GONE.get(e.error or "") or GONE_ERRNO[e.errno]  # type: ignore[index]
             values = self._values(side=p.side, call=name, error=e.error or "OSError")
             if how == "reset":
-                self._reset_cause(p, values)
+                self._reset_cause(p, e, values)
             self._gone[(p.side, p.pid)] = self._add(_Found("peer_gone", p.side, e.t, values,
                                                            variant=how))
 
-    def _reset_cause(self, p: _Proc, values: dict) -> None:
-        """The other side's close() that sent the RST, if the stream has it."""
-        for side, _t, unread, linger in reversed(self.resets):
-            if side == p.side:
+    def _reset_cause(self, p: _Proc, e: Event, values: dict) -> None:
+        """The close() of another socket that sent the RST, if the stream has it."""
+        for side, pid, sock, unread, _linger in reversed(self.resets):
+            if (side, pid, sock) == (p.side, p.pid, e.sock):
                 continue
             values["peer"] = side_label(side, self.lang)
             if unread:

@@ -12,11 +12,12 @@ import errno as errno_names
 import re
 import signal
 import socket
+import struct
 from typing import TYPE_CHECKING, Callable
 
 from .events import Event, host_port, show_address
 from .i18n import msg, pick
-from .legacy import upgrade
+from .legacy import bytes_of, upgrade
 from .payload import describe
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -126,6 +127,14 @@ def fds_text(rfds: tuple | None, wfds: tuple | None, lang: str,
     return msg("fds.either", lang).join(parts) if parts else msg("fds.none", lang)
 
 
+def linger_of(args: tuple[str, ...]) -> tuple[int, int] | None:
+    """The (onoff, seconds) of a SO_LINGER value ``struct.pack('ii', 1, 0)``, or None."""
+    value = bytes_of(args[0]) if args else None
+    if value is None or len(value) != struct.calcsize("ii"):
+        return None
+    return struct.unpack("ii", value)
+
+
 def _mode(e: Event) -> str:
     """The key suffix for how a call waits: "" (blocking or unknown), _nonblocking, _timeout."""
     if e.mode == "nonblocking":
@@ -210,6 +219,8 @@ def _call(e: Event, n: "Narrator") -> Found:
         opt = args[1] if len(args) > 1 else "?"
         if name == "setsockopt" and opt == "SO_REUSEADDR" and args[2:] not in (("0",), ("False",)):
             return "call.setsockopt_reuseaddr", values
+        if name == "setsockopt" and opt == "SO_LINGER" and linger_of(args[2:3]) == (1, 0):
+            return "call.setsockopt_linger_rst", values
         return f"call.{name}", {**values, "opt": opt, "value": args[2] if len(args) > 2 else ""}
     if name == "setblocking":
         off = first in ("False", "0")

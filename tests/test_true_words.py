@@ -451,3 +451,13 @@ def test_empty_datagrams_are_no_spin() -> None:
                 result="b''") for i in range(6)]
     assert diagnose(events) == []
     assert "empty datagram" in said(events[0])
+
+
+def test_so_linger_zero_is_said_to_make_close_an_rst() -> None:
+    call = E(1.0, "client", "call", TCP, name="setsockopt",
+             args=["1", "13", repr(b"\x01\x00\x00\x00\x00\x00\x00\x00")], sock=3)
+    assert "close() will now reset the connection (RST)" in said(call)
+    assert "发出 RST" in said(call, "zh")
+    other = E(1.0, "client", "call", TCP, name="setsockopt",
+              args=["1", "13", repr(b"\x01\x00\x00\x00\x05\x00\x00\x00")], sock=3)
+    assert "RST" not in said(other)
