@@ -219,6 +219,8 @@ class _State:
             self.tcp_states, self.tcp_note = states, note
         elif e.kind in SPEAKERS:
             self._side_event(e, lang)
+        if e.kind == "repeat" and e.internal:
+            return
         if e.kind == "repeat":
             self._spin_line(e, text)
         elif text:
@@ -262,7 +264,8 @@ class _State:
             if call is not None and call.wire is not None:  # nothing crossed
                 self._unrow(call.wire)
             what = f"{e.error}: {e.message}" if e.message else f"{e.error}"
-            self._row(Row(e.t, e.side, "raise", f"{name}() ✗ {what}"))
+            if not e.internal:  # asyncio's own socket: not the learner's error
+                self._row(Row(e.t, e.side, "raise", f"{name}() ✗ {what}"))
         elif e.kind == "repeat":
             key = (name, e.result or "")
             state.repeats[key] = max(state.repeats.get(key, 0), e.count or 0)

@@ -345,6 +345,8 @@ def _raise(e: Event, n: "Narrator") -> Found:
     values: dict[str, object] = {"name": e.name or "?", "what": what,
                                  "seconds": _seconds(e.timeout)}
     unix = e.family == "AF_UNIX"
+    if e.internal:
+        return None  # the call's line said whose socket it is
     if e.errno in (98, errno_names.EADDRINUSE):  # 98 on Linux, 48 on macOS
         call = n.call_of(e)
         path = show_address(call.addr) if call is not None and call.addr else "?"

@@ -401,10 +401,13 @@ def test_asyncio_wakeup_socket_is_labelled_not_the_learners() -> None:
              internal="asyncio")
     assert "asyncio's own wake-up socket" in said(call)
     assert "不是你的程序创建的套接字" in said(call, "zh")
+    would_block = E(1.02, "server", "raise", UNIX, name="recv", sock=6, error="BlockingIOError",
+                    errno=11, errname="EAGAIN", internal="asyncio", mode="nonblocking")
     tl = Timeline.from_events([call, E(1.01, "server", "return", UNIX, name="send", sock=7,
-                                       nbytes=1, result="1", internal="asyncio")])
+                                       nbytes=1, result="1", internal="asyncio"), would_block])
     assert [(r.kind, r.text) for r in tl.rows] == [
         ("call", "send(b'\\x00') [asyncio's own wake-up socket (the event loop's)]")]
+    assert narrate(would_block) is None
 
 
 # ---------------------------------------------------------------- version 1 still replays
