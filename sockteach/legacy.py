@@ -22,7 +22,7 @@ from typing import Any
 from .events import PREVIEW, Event, address
 
 _FD = re.compile(r"fd=(\d+)")
-_CUT = re.compile(r"…\(\d+ bytes\)$")  # how the version-1 tracer cut a long bytes repr
+_CUT = re.compile(r"…\((\d+) bytes\)$")  # how the version-1 tracer cut a long bytes repr
 _SENDS = ("send", "sendall", "sendto")
 _RECVS = ("recv", "recvfrom", "recv_into", "recvfrom_into")
 
@@ -80,7 +80,11 @@ def upgrade(e: Event) -> Event:
         elif name in ("recv", "recvfrom") and e.size is None and args:
             new["size"] = _int(args[0])
     elif e.kind == "return":
-        if name in ("recv", "recvfrom") and e.data is None and result:
+        if name == "recv" and e.data is None and result and _CUT.search(result):
+            value, cut = bytes_of(result), _CUT.search(result)
+            if value is not None and cut:  # a long receive the tracer cut: its start, its size
+                new["data"], new["nbytes"] = _hex(value), int(cut.group(1))
+        elif name in ("recv", "recvfrom") and e.data is None and result:
             value = literal(result)
             if name == "recvfrom" and isinstance(value, tuple) and len(value) == 2:
                 if e.addr is None and isinstance(value[1], (tuple, str)):

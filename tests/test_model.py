@@ -303,8 +303,9 @@ def test_a_send_that_raised_crossed_nothing() -> None:
 
 def test_a_long_send_beyond_the_preview_says_how_much_went() -> None:
     preview = b"a" * 256
-    events = [E(1.0, "client", "call", name="sendall", args=["b'" + "a" * 300 + "'…(4194304 bytes)"],
-                sock=3, data=preview.hex(), **V2),
+    offered = "b'" + "a" * 300 + "'…(4194304 bytes)"
+    events = [E(1.0, "client", "call", name="sendall", args=[offered], sock=3,
+                data=preview.hex(), **V2),
               E(2.0, "client", "return", name="sendall", sock=3, nbytes=4194304, result="None",
                 **V2)]
     wire = [r.text for r in Timeline.from_events(events).rows if r.kind == "wire"]

@@ -464,3 +464,9 @@ def test_so_linger_zero_is_said_to_make_close_an_rst() -> None:
     other = E(1.0, "client", "call", TCP, name="setsockopt",
               args=["1", "13", repr(b"\x01\x00\x00\x00\x05\x00\x00\x00")], sock=3)
     assert "RST" not in said(other)
+
+
+def test_a_version_1_receive_the_tracer_cut_keeps_its_size() -> None:
+    cut = Event(t=1, side="server", kind="return", name="recv",
+                result="b'" + "a" * 300 + "'…(65536 bytes)")
+    assert said(cut).endswith("… (65,536 bytes)")
