@@ -79,6 +79,7 @@ class Call:
     pid: int | None = None
     rfds: tuple[int, ...] | None = None  # select/poll/epoll: the fds it waits on
     wfds: tuple[int, ...] | None = None
+    limit: float | None = None  # a timeout socket's (or select's) longest wait
     wire: "Row | None" = None  # a send's wire row, drawn at the call
     payload: bytes | None = None  # what a send offered (its preview)
 
@@ -240,7 +241,9 @@ class _State:
         name = e.name or "?"
 
         if e.kind == "call":
-            call = Call(name, e.t, tuple(e.args or ()), e.sock, e.pid, e.rfds, e.wfds)
+            limit = e.timeout if e.mode == "timeout" or name in ("select", "poll", "epoll") \
+                else None
+            call = Call(name, e.t, tuple(e.args or ()), e.sock, e.pid, e.rfds, e.wfds, limit)
             state.calls.append(call)
             if not private:
                 text = call_text(name, e.args)
@@ -476,7 +479,11 @@ class Timeline:
                                     fds=sep.join(str(fd) for fd in fds))
                                 for fds, key in ((call.rfds, "readable"), (call.wfds, "writable"))
                                 if fds)
-                return msg("status.blocked_select", self.lang, name=call.name, what=what,
+                text = msg("status.blocked_select", self.lang, name=call.name, what=what,
                            seconds=seconds)
-            return msg("status.blocked", self.lang, name=call.name, seconds=seconds)
+            else:
+                text = msg("status.blocked", self.lang, name=call.name, seconds=seconds)
+            if call.limit is not None:
+                text += msg("status.limit", self.lang, seconds=f"{call.limit:g}")
+            return text
         return msg("status.running", self.lang)

@@ -1,6 +1,10 @@
 """The narrator: one plain-language sentence per event, in English or Chinese.
 
-``narrate`` is a pure function of (event, language, lesson). Every word comes from the
+``narrate`` is a pure function of (event, language, lesson); a :class:`Narrator` narrates a
+whole stream and also knows the call each return belongs to. Both read the version-2 fields of
+:mod:`sockteach.events` (a version-1 event is upgraded first, :func:`sockteach.legacy.upgrade`)
+and say what the socket is and what the kernel did: its family and type, its blocking mode,
+what a ``close()`` sent, an address sockteach substituted. Every word comes from the
 message catalogs (``sockteach/messages/*.toml``); this module only chooses a key and fills in
 its placeholders. A lesson may override a sentence with a ``[narration]`` table in its
 ``lesson.toml`` whose keys are catalog keys (``"return.recv_empty" = { en = …, zh = … }``).
@@ -386,8 +390,9 @@ def _blocked(e: Event, n: "Narrator") -> Found:
     key = {"sendall": "send", "poll": "select", "epoll": "select"}.get(name, name)
     if key == "select":
         call = n.call_of(e)
-        what = fds_text(call.rfds, call.wfds, n.lang, n.internal_fds(e)) \
-            if call is not None else "?"
+        if call is None or not (call.rfds or call.wfds):
+            return "blocked.generic", {"name": name}  # which fds: not known on its own
+        what = fds_text(call.rfds, call.wfds, n.lang, n.internal_fds(e))
         return "blocked.select", {"name": name, "what": what}
     if key in ("recv", "accept", "input", "connect", "send", "recvfrom"):
         return f"blocked.{key}", {"name": name}

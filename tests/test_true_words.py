@@ -339,9 +339,15 @@ def test_select_is_narrated_with_its_fds_and_limit() -> None:
     none = E(3.0, "server", "return", None, name="select", rfds=(), wfds=(), result="…")
     assert "nothing ready" in said(none)
     tl = Timeline.from_events([call])
-    assert tl.status("server", 3.0) == "blocked in select() for fd 4, 5 readable 2.0 s"
-    assert Timeline.from_events([call], lang="zh").status("server", 3.0) == \
-        "阻塞在 select()，等待 fd 4、5 可读 2.0 秒"
+    assert tl.status("server", 2.5) == "blocked in select() for fd 4, 5 readable 1.5 s " \
+        "(at most 2 s)"
+    assert Timeline.from_events([call], lang="zh").status("server", 2.5) == \
+        "阻塞在 select()，等待 fd 4、5 可读 1.5 秒（最多 2 秒）"
+    forever = E(1.0, "server", "call", None, name="poll", args=[], rfds=(4,), timeout=None)
+    assert Timeline.from_events([forever]).status("server", 2.0) == \
+        "blocked in poll() for fd 4 readable 1.0 s"
+    assert narrate(E(2.0, "server", "blocked", name="poll", seconds=1.0)) == \
+        "server: blocked in poll()"  # on its own the event does not say which fds
 
 
 def echo_setup() -> list[Event]:
@@ -406,7 +412,7 @@ def test_asyncio_wakeup_socket_is_labelled_not_the_learners() -> None:
     tl = Timeline.from_events([call, E(1.01, "server", "return", UNIX, name="send", sock=7,
                                        nbytes=1, result="1", internal="asyncio"), would_block])
     assert [(r.kind, r.text) for r in tl.rows] == [
-        ("call", "send(b'\\x00') [asyncio's own wake-up socket (the event loop's)]")]
+        ("call", "send(b'\\x00') [asyncio's own wake-up socket]")]
     assert narrate(would_block) is None
 
 
@@ -441,7 +447,7 @@ def test_select_labels_asyncios_own_fd_and_diagnosis_ignores_it() -> None:
     narrator = Narrator()
     narrator(wake)
     assert narrator(wait) == ("server: epoll() waits until fd 6 or 7 (asyncio's own wake-up "
-                              "socket (the event loop's)) is readable")
+                              "socket) is readable")
     blocked = E(1.5, "server", "blocked", name="epoll", seconds=0.5)
     assert "fd 6 or 7 (asyncio's" in narrator(blocked)
     spins = [E(2.0 + i / 100, "server", "return", UNIX, name="recv", sock=7, nbytes=0, data="",
@@ -470,3 +476,10 @@ def test_a_version_1_receive_the_tracer_cut_keeps_its_size() -> None:
     cut = Event(t=1, side="server", kind="return", name="recv",
                 result="b'" + "a" * 300 + "'…(65536 bytes)")
     assert said(cut).endswith("… (65,536 bytes)")
+
+
+def test_a_timeout_sockets_wait_shows_its_limit() -> None:
+    call = E(1.0, "client", "call", TCP, name="recv", args=["1024"], sock=3, size=1024,
+             mode="timeout", timeout=5.0)
+    assert Timeline.from_events([call]).status("client", 2.0) == \
+        "blocked in recv() 1.0 s (at most 5 s)"
