@@ -5,16 +5,12 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from typing import Any
 
 from .events import Event, host_port, show_address
 from .i18n import msg
 from .narrator import side_label
-
-_ERRNO = re.compile(r"^\[Errno \d+\]\s*")  # str(OSError) starts with it; the text says it once
-
 
 def family_of(address: object) -> str | None:
     """The address family an address implies: a path is AF_UNIX, a host with ``:`` or a
@@ -122,7 +118,8 @@ class ErrorRules:
         self._add(_Found("refused", p.side, e.t, values))
 
     def _in_use(self, p: _Proc, e: Event, call: Event | None) -> None:
-        message = _ERRNO.sub("", e.message or "")
+        # str(OSError) is "[Errno 98] Address already in use"; the text shows [Errno 98] itself
+        message = (e.message or "").split("] ", 1)[-1]
         addr = call.addr if call is not None else None
         if e.family == "AF_UNIX" or (call is not None and call.family == "AF_UNIX") or \
                 isinstance(addr, str):
