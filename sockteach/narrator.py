@@ -165,7 +165,8 @@ def substitution(e: Event, lang: str, said: set | None) -> str | None:
         return None
     notes = []
     (host, port), (real_host, real_port) = nominal, real
-    if host != real_host:
+    loopback = host in ("localhost", "ip6-localhost", "::1") or host.startswith("127.")
+    if host != real_host and not loopback:  # a loopback name resolved is no substitution
         if host in ("", "0.0.0.0") and real_host.startswith("127."):
             notes.append(msg("note.host_any4", lang, host=host or "''", real=real_host))
         elif host == "::" and real_host == "::1":

@@ -483,3 +483,10 @@ def test_a_timeout_sockets_wait_shows_its_limit() -> None:
              mode="timeout", timeout=5.0)
     assert Timeline.from_events([call]).status("client", 2.0) == \
         "blocked in recv() 1.0 s (at most 5 s)"
+
+
+def test_a_loopback_name_resolved_is_no_substitution() -> None:
+    connect = E(0.2, "client", "call", TCP, name="connect", args=["('localhost', 8081)"],
+                sock=3, addr=("localhost", 8081), real=("127.0.0.1", 8081))
+    assert said(connect) == ("client: connect(('localhost', 8081)) — connects to "
+                             "localhost:8081: the three-way handshake with the server")
