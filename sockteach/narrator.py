@@ -95,7 +95,6 @@ def call_text(name: str, args: tuple[str, ...] | None) -> str:
     return f"{name}({', '.join(short(a) for a in args)})"
 
 
-
 def _nbytes(n: int, lang: str) -> str:
     return msg("bytes_one", lang) if n == 1 else msg("bytes", lang, n=f"{n:,}")
 

@@ -318,7 +318,7 @@ def test_telnet_negotiation_and_crlf_are_named() -> None:
     assert "telnet option negotiation: IAC DO TERMINAL-TYPE, IAC WILL NAWS" in text
     line = said(E(1.0, "server", "return", TCP, name="recv", sock=4, nbytes=7,
                   data=b"hello\r\n".hex(), result="b'hello\\r\\n'"))
-    assert "telnet ends a line with CR LF" in line
+    assert "\\r\\n: the line ends with CR LF, the way telnet (and HTTP) end a line" in line
     plain = said(E(1.0, "server", "return", TCP, name="recv", sock=4, nbytes=5,
                    data=b"hello".hex(), result="b'hello'"))
     assert plain == "server: recv() got b'hello' (5 bytes)"
