@@ -434,11 +434,13 @@ class Diagnoser(ErrorRules):
             connects, accepts = self.listen_counts[port]
             in_accept = [(sk, nm) for (sk, nm) in server.blocked
                          if nm == "accept" and server.listening.get(sk) == port]
+            # under way (judged blocked or not yet): accept(), or a select() on the listener
             listeners = {sk for sk, pt in server.listening.items() if pt == port}
-            in_select = [nm for (sk, nm) in server.blocked if nm in WAITS and listeners & set(
-                getattr(server.pending.get((sk, nm)), "rfds", None) or ())]
+            taking = [c for (sk, nm), c in server.pending.items()
+                      if (nm == "accept" and sk in listeners)
+                      or (nm in WAITS and listeners & set(c.rfds or ()))]
             if name == "connect" or connects > accepts:
-                if in_accept or in_select:
+                if taking:
                     continue  # accept() is about to take it
                 self._open_situation("backlog", c.side, t, {ident(c, sock, name)}, dict(
                     client=c.side, server=server.side, doing=self._doing(server)),

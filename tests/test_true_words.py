@@ -490,3 +490,27 @@ def test_a_loopback_name_resolved_is_no_substitution() -> None:
                 sock=3, addr=("localhost", 8081), real=("127.0.0.1", 8081))
     assert said(connect) == ("client: connect(('localhost', 8081)) — connects to "
                              "localhost:8081: the three-way handshake with the server")
+
+
+def test_fin_wait2_read_from_the_live_kernel_rows_on_the_real_port() -> None:
+    from sockteach import kernel
+    rows = [kernel.Row("127.0.0.1", 40123, "127.0.0.1", 51234, "FIN_WAIT2"),
+            kernel.Row("127.0.0.1", 8081, "0.0.0.0", 0, "LISTEN")]  # not the real port
+    [d] = diagnose(in_use_events()[:2], rows=rows)
+    assert "FIN_WAIT2" in d.text and "still listening" not in d.text
+
+
+def test_a_selectors_server_waiting_for_its_listener_is_no_backlog() -> None:
+    addr = ("127.0.0.1", 8081)
+    events = echo_setup()[:3] + [
+        E(0.2, "client", "call", TCP, name="connect", args=[repr(addr)], sock=3, addr=addr),
+        E(0.21, "client", "return", TCP, name="connect", sock=3, result="None"),
+        E(0.22, "client", "call", TCP, name="recv", args=["1024"], sock=3, size=1024),
+        E(0.23, "server", "call", None, name="select", args=[], rfds=(3,), wfds=(),
+          timeout=None),
+        E(0.5, "client", "blocked", name="recv", sock=3, seconds=0.28),
+        E(0.5, "server", "blocked", name="select", seconds=0.27)]
+    assert [d.key for d in diagnose(events)] != ["backlog"]
+    plain = events[:6] + [E(0.23, "server", "call", TCP, name="input", args=["''"]),
+                          E(0.5, "client", "blocked", name="recv", sock=3, seconds=0.28)]
+    assert [d.key for d in diagnose(plain)] == ["backlog"]
