@@ -97,6 +97,7 @@ class SideState:
     calls: list[Call] = field(default_factory=list)  # in the order they began
     output_tail: str = ""
     repeats: dict[tuple[str, str], int] = field(default_factory=dict)
+    internal: dict[int, str] = field(default_factory=dict)  # fd → "asyncio": not the learner's
 
     @property
     def pending(self) -> Call | None:
@@ -136,6 +137,7 @@ class SideState:
         self.runs += 1
         self.calls.clear()
         self.repeats.clear()
+        self.internal.clear()
         self.output_tail = ""
 
 
@@ -239,12 +241,15 @@ class _State:
             state.pid = e.pid
         private = bool(e.name and e.name.startswith("_"))
         name = e.name or "?"
+        if e.internal and e.sock is not None:
+            state.internal[e.sock] = e.internal
 
         if e.kind == "call":
             limit = e.timeout if e.mode == "timeout" or name in ("select", "poll", "epoll") \
                 else None
             call = Call(name, e.t, tuple(e.args or ()), e.sock, e.pid, e.rfds, e.wfds, limit)
-            state.calls.append(call)
+            if not e.internal:  # the event loop's own call is not what the program waits in
+                state.calls.append(call)
             if not private:
                 text = call_text(name, e.args)
                 if e.internal:
@@ -475,8 +480,15 @@ class Timeline:
             seconds = f"{now - call.t:.1f}"
             if call.rfds or call.wfds:  # select/poll/epoll: for which fds
                 sep = msg("status.fds_sep", self.lang)
+
+                def fd_text(fd: int) -> str:
+                    if fd not in state.internal:
+                        return str(fd)
+                    what = msg(f"internal.{state.internal[fd]}", self.lang)
+                    return msg("fds.internal", self.lang, fd=fd, what=what)
+
                 what = sep.join(msg(f"status.fds_{key}", self.lang,
-                                    fds=sep.join(str(fd) for fd in fds))
+                                    fds=sep.join(fd_text(fd) for fd in fds))
                                 for fds, key in ((call.rfds, "readable"), (call.wfds, "writable"))
                                 if fds)
                 text = msg("status.blocked_select", self.lang, name=call.name, what=what,

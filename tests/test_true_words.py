@@ -450,6 +450,8 @@ def test_select_labels_asyncios_own_fd_and_diagnosis_ignores_it() -> None:
                               "socket) is readable")
     blocked = E(1.5, "server", "blocked", name="epoll", seconds=0.5)
     assert "fd 6 or 7 (asyncio's" in narrator(blocked)
+    assert Timeline.from_events([wake, wait]).status("server", 2.0) == \
+        "blocked in epoll() for fd 6, 7 (asyncio's own wake-up socket) readable 1.0 s"
     spins = [E(2.0 + i / 100, "server", "return", UNIX, name="recv", sock=7, nbytes=0, data="",
                result="b''", internal="asyncio") for i in range(6)]
     assert diagnose(spins) == []
@@ -514,3 +516,43 @@ def test_a_selectors_server_waiting_for_its_listener_is_no_backlog() -> None:
     plain = events[:6] + [E(0.23, "server", "call", TCP, name="input", args=["''"]),
                           E(0.5, "client", "blocked", name="recv", sock=3, seconds=0.28)]
     assert [d.key for d in diagnose(plain)] == ["backlog"]
+
+
+# ---------------------------------------------------------------- every combination has words
+
+NAMES = ("bind", "listen", "accept", "connect", "connect_ex", "recv", "recvfrom", "recv_into",
+         "send", "sendall", "sendto", "close", "shutdown", "select", "poll", "epoll",
+         "getsockopt", "setsockopt", "makefile")
+FACTS = (TCP, TCP6, UDP, UNIX)
+MODES = (dict(mode="blocking"), dict(mode="nonblocking"), dict(mode="timeout", timeout=1.5))
+CLOSES = (dict(wire="FIN"), dict(wire="RST", unread=3), dict(wire="RST", linger=(1, 0)),
+          dict(wire="none"), dict(wire="none", held="makefile"), dict(wire="eof"),
+          dict(wire="FIN", held="released"), dict(wire="RST", unread=2, held="released"),
+          dict(wire="eof", held="released"))
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_every_name_family_and_mode_has_a_sentence_in_both_languages(lang: str) -> None:
+    cjk = 0
+    for name in NAMES:
+        for facts in FACTS:
+            addr = PATH if facts is UNIX else ("::1", 8081, 0, 0) if facts is TCP6 else \
+                ("127.0.0.1", 8081)
+            for extra in MODES + (CLOSES if name in ("close", "shutdown") else ()):
+                fields = dict(extra)
+                fields.setdefault("mode", "blocking")
+                call = E(1.0, "server", "call", facts, name=name, args=["1"], sock=3,
+                         addr=addr, size=1024, data="6869", rfds=(3,), wfds=(4,), **fields)
+                ret = E(1.1, "server", "return", facts, name=name, sock=3, result="2",
+                        nbytes=2, data="6869", addr=addr, conn=5, rfds=(3,), wfds=())
+                raised = E(1.1, "server", "raise", facts, name=name, sock=3,
+                           error="BlockingIOError", errno=11, errname="EAGAIN",
+                           message="[Errno 11] Resource temporarily unavailable", **fields)
+                narrator = Narrator(lang)
+                for event in (call, ret, raised):
+                    text = narrator(event)
+                    if text is None:
+                        continue
+                    assert "{" not in text, text
+                    cjk += lang == "zh" and any("\u4e00" <= ch <= "\u9fff" for ch in text)
+    assert lang == "en" or cjk > 300
