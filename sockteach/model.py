@@ -258,7 +258,7 @@ class _State:
             if name in ("send", "sendall", "sendto") and not e.internal:
                 self._wire_at_call(e, call, lang)
         elif e.kind == "return":
-            call = state.finish(name, e.pid)
+            call = state.finish(name, e.pid) if not e.internal else None
             if not private and e.result not in (None, "None") and not e.internal:
                 if name == "accept" and e.conn is not None:
                     text = msg("row.accept", lang, fd=e.conn, addr=show_address(e.addr) or "?")
@@ -268,7 +268,7 @@ class _State:
             if name in ("send", "sendall", "sendto") and not e.internal:
                 self._wire(e, call, lang)
         elif e.kind == "raise":
-            call = state.finish(name, e.pid)
+            call = state.finish(name, e.pid) if not e.internal else None
             if call is not None and call.wire is not None:  # nothing crossed
                 self._unrow(call.wire)
             what = f"{e.error}: {e.message}" if e.message else f"{e.error}"

@@ -556,3 +556,10 @@ def test_every_name_family_and_mode_has_a_sentence_in_both_languages(lang: str) 
                     assert "{" not in text, text
                     cjk += lang == "zh" and any("\u4e00" <= ch <= "\u9fff" for ch in text)
     assert lang == "en" or cjk > 300
+
+
+def test_asyncios_own_return_does_not_end_the_learners_call() -> None:
+    events = [E(1.0, "server", "call", TCP, name="recv", args=["1024"], sock=4, size=1024),
+              E(1.1, "server", "return", UNIX, name="recv", sock=7, nbytes=1, data="00",
+                result="b'\\x00'", internal="asyncio")]
+    assert Timeline.from_events(events).status("server", 2.0) == "blocked in recv() 1.0 s"
