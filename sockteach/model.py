@@ -45,7 +45,7 @@ class Row:
     """One row of the sequence diagram.
 
     ``kind`` is call, return, raise, repeat, output, input, exit, start (a restart), step,
-    wire (bytes crossed) or nowire (a send of nothing). ``count`` is the spin count of a
+    wire (bytes crossed, drawn right after the send call) or nowire (a send of nothing). ``count`` is the spin count of a
     repeat row, or for an output row how many older lines were folded away. ``direction``
     of a wire/nowire row: "right" (server → clients) or "left" (a client → server).
     """

@@ -362,6 +362,8 @@ def _raise(e: Event, n: "Narrator") -> Found:
         return "raise.not_connected", values
     if unix and e.error == "ConnectionRefusedError":
         return "raise.refused_unix", values
+    if e.socktype == "SOCK_DGRAM" and e.error == "ConnectionRefusedError":
+        return "raise.refused_dgram", values
     if unix and e.error == "FileNotFoundError" and e.name in ("connect", "connect_ex"):
         return "raise.no_file_unix", values
     key = _RAISE_KEYS.get(e.error or "", "raise.generic")

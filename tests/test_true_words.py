@@ -563,3 +563,10 @@ def test_asyncios_own_return_does_not_end_the_learners_call() -> None:
               E(1.1, "server", "return", UNIX, name="recv", sock=7, nbytes=1, data="00",
                 result="b'\\x00'", internal="asyncio")]
     assert Timeline.from_events(events).status("server", 2.0) == "blocked in recv() 1.0 s"
+
+
+def test_a_refused_udp_receive_is_not_called_a_refused_connection() -> None:
+    text = said(E(1.0, "client", "raise", UDP, name="recv", sock=3,
+                  error="ConnectionRefusedError", errno=111, errname="ECONNREFUSED",
+                  message="[Errno 111] Connection refused"))
+    assert "UDP has no connection to refuse" in text and "port unreachable" in text
