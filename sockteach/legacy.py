@@ -111,3 +111,30 @@ def upgrade(e: Event) -> Event:
     elif e.kind == "raise" and e.errname is None and e.errno is not None:
         new["errname"] = errno_names.errorcode.get(e.errno)
     return replace(e, **new) if new else e
+
+
+class Modes:
+    """A version-1 record has no ``mode``: infer it from the stream's own ``setblocking()``
+    and ``settimeout()`` calls on the same socket (a version-2 event keeps its own)."""
+
+    def __init__(self) -> None:
+        self._modes: dict[tuple, tuple[str, float | None]] = {}
+
+    def fill(self, e: Event) -> Event:
+        if e.kind != "call" or e.sock is None:
+            return e
+        key = (e.side, e.pid, e.sock)
+        first = (e.args or ("",))[0]
+        if e.name == "setblocking":
+            self._modes[key] = ("nonblocking" if first in ("False", "0") else "blocking", None)
+        elif e.name == "settimeout":
+            seconds = literal(first)
+            self._modes[key] = (
+                ("blocking", None) if first == "None" else
+                ("nonblocking", None) if seconds == 0 else
+                ("timeout", float(seconds)) if isinstance(seconds, (int, float)) else
+                ("blocking", None))
+        elif e.mode is None and key in self._modes:
+            mode, timeout = self._modes[key]
+            return replace(e, mode=mode, timeout=timeout)
+        return e

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Callable
 
 from .events import Event, host_port, show_address
 from .i18n import msg, pick
-from .legacy import bytes_of, upgrade
+from .legacy import Modes, bytes_of, upgrade
 from .payload import describe
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -491,6 +491,7 @@ class Narrator:
         self.said: set = set()
         self._calls: dict[tuple, Event] = {}
         self._internal: dict[tuple, dict[int, str]] = {}  # (side, pid) → {fd: "asyncio"}
+        self._modes = Modes()  # a version-1 record's blocking modes
 
     def internal_fds(self, e: Event) -> dict[int, str]:
         """The fds of ``e``'s process that are not the learner's (asyncio's own)."""
@@ -502,7 +503,7 @@ class Narrator:
 
     def __call__(self, event: Event) -> str | None:
         """One sentence about ``event``, or None when it is not worth a line (see narrate)."""
-        e = upgrade(event)
+        e = self._modes.fill(upgrade(event))
         key = (e.side, e.pid, e.sock, e.name)
         if e.internal and e.sock is not None:
             self._internal.setdefault((e.side, e.pid), {})[e.sock] = e.internal

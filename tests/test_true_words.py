@@ -570,3 +570,15 @@ def test_a_refused_udp_receive_is_not_called_a_refused_connection() -> None:
                   error="ConnectionRefusedError", errno=111, errname="ECONNREFUSED",
                   message="[Errno 111] Connection refused"))
     assert "UDP has no connection to refuse" in text and "port unreachable" in text
+
+
+def test_a_version_1_record_gets_its_mode_from_its_own_setblocking_call() -> None:
+    narrator = Narrator()
+    narrator(Event(t=1, side="server", kind="call", name="setblocking", args=("False",), sock=4))
+    recv = narrator(Event(t=2, side="server", kind="call", name="recv", args=("1024",), sock=4))
+    assert "returns at once" in recv and "waits (blocks)" not in recv
+    narrator(Event(t=3, side="server", kind="call", name="settimeout", args=("2.5",), sock=4))
+    assert "waits at most 2.5 s" in narrator(
+        Event(t=4, side="server", kind="call", name="recv", args=("1024",), sock=4))
+    assert "waits (blocks)" in narrator(
+        Event(t=4, side="server", kind="call", name="recv", args=("1024",), sock=5))
