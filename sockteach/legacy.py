@@ -46,6 +46,13 @@ def bytes_of(text: str | None) -> bytes | None:
     return value if isinstance(value, bytes) else None
 
 
+def cut_size(text: str | None) -> int | None:
+    """How many bytes a repr the tracer cut stood for (``b'aaa'…(4194304 bytes)``), or None
+    if it was not cut."""
+    m = _CUT.search(text or "")
+    return int(m.group(1)) if m else None
+
+
 def _int(text: str | None) -> int | None:
     return int(text) if text and text.isdigit() else None
 

@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Iterable
 from .diagnose import Diagnoser, Diagnosis, Rows
 from .events import Event, show_address
 from .i18n import msg
-from .legacy import upgrade
+from .legacy import cut_size, upgrade
 from .narrator import Narrator, call_text, short
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -45,9 +45,10 @@ class Row:
     """One row of the sequence diagram.
 
     ``kind`` is call, return, raise, repeat, output, input, exit, start (a restart), step,
-    wire (bytes crossed, drawn right after the send call) or nowire (a send of nothing). ``count`` is the spin count of a
-    repeat row, or for an output row how many older lines were folded away. ``direction``
-    of a wire/nowire row: "right" (server → clients) or "left" (a client → server).
+    wire (bytes crossed, drawn right after the send call) or nowire (a send of nothing).
+    ``count`` is the spin count of a repeat row, or for an output row how many older lines
+    were folded away. ``direction`` of a wire/nowire row: "right" (server → clients) or
+    "left" (a client → server).
     """
 
     t: float
@@ -144,8 +145,7 @@ class SideState:
 def _wire_text(payload: bytes | None, raw: str | None, n: int | None, lang: str) -> str:
     """What crossed: ``b'hello'``; ``n`` bytes of a longer offer (a partial send); for bytes
     beyond the recorded preview, the start of the call's repr and how many went."""
-    if payload is not None and (n is None or n <= len(payload)) and \
-            not (raw or "").endswith(" bytes)"):
+    if payload is not None and (n is None or n <= len(payload)) and cut_size(raw) is None:
         return short(repr(payload if n is None else payload[:n]))
     start = raw if raw else repr(payload or b"")
     return short(start, 30) + (f" ({msg('bytes', lang, n=f'{n:,}')})" if n else "")
