@@ -290,8 +290,9 @@ def _return(e: Event, n: "Narrator") -> Found:
     if name in ("recv", "recvfrom", "recv_into"):
         addr = show_address(e.addr)
         if e.nbytes == 0:
-            key = "recvfrom_empty" if name == "recvfrom" or e.socktype == "SOCK_DGRAM" else \
-                f"{name}_empty"
+            key = f"{name}_empty"
+            if name == "recv" and e.socktype == "SOCK_DGRAM":
+                key = "recv_dgram_empty"  # an empty datagram: b'' does not mean closed
             return f"return.{key}", {**values, "addr": addr}
         if name == "recv_into":
             return "return.recv_into", {**values, "bytes": _nbytes(e.nbytes or 0, lang)}
