@@ -13,170 +13,19 @@ its placeholders. A lesson may override a sentence with a ``[narration]`` table 
 from __future__ import annotations
 
 import errno as errno_names
-import re
 import signal
-import socket
-import struct
 from typing import TYPE_CHECKING, Callable
 
 from .events import Event, host_port, show_address
 from .i18n import msg, pick
-from .legacy import Modes, bytes_of, upgrade
-from .payload import describe
+from .legacy import Modes, upgrade
+from .wording import (  # noqa: F401 - SHORT, short, side_label…: imported from here too
+    SHORT, arg_at, call_text, data_text, fds_text, linger_of, mode_suffix, nbytes_text,
+    seconds_text, short, side_label, sockopt_args, substitution,
+)
 
 if TYPE_CHECKING:  # pragma: no cover
     from .lessons import Lesson
-
-SHORT = 60  # longest repr shown before it is cut with "…"
-
-# Symbolic names for setsockopt/getsockopt numbers, per level (looked up on this platform).
-_LEVELS = ("SOL_SOCKET", "IPPROTO_TCP", "IPPROTO_IP")
-_OPTIONS = {
-    "SOL_SOCKET": ("SO_REUSEADDR", "SO_REUSEPORT", "SO_KEEPALIVE", "SO_LINGER", "SO_SNDBUF",
-                   "SO_RCVBUF", "SO_BROADCAST", "SO_RCVTIMEO", "SO_SNDTIMEO", "SO_ERROR",
-                   "SO_TYPE"),
-    "IPPROTO_TCP": ("TCP_NODELAY", "TCP_KEEPIDLE", "TCP_KEEPINTVL", "TCP_KEEPCNT", "TCP_MAXSEG"),
-    "IPPROTO_IP": ("IP_TTL", "IP_TOS"),
-}
-_TRUNCATED = re.compile(r"…\(\d+ bytes\)$")  # how the tracer cuts a long bytes repr
-
-
-# ---------------------------------------------------------------- small helpers
-
-
-def side_label(side: str, lang: str = "en") -> str:
-    """``server`` → "server"/"服务端", ``client2`` → "client 2"/"客户端2"."""
-    if side in ("server", "client"):
-        return msg(f"side.{side}", lang)
-    m = re.fullmatch(r"client(\d+)", side or "")
-    if m:
-        return msg("side.numbered", lang, n=m.group(1))
-    return side
-
-
-def short(text: str, limit: int = SHORT) -> str:
-    """A repr cut to ``limit`` characters (``…`` marks the cut); the tracer's own
-    ``…(N bytes)`` ending of a long bytes repr is kept."""
-    if len(text) <= limit:
-        return text
-    m = _TRUNCATED.search(text)
-    if m:
-        return text[: max(limit - len(m.group(0)), 8)] + m.group(0)
-    return text[: limit - 1] + "…"
-
-
-def _symbol(value: str, names: tuple[str, ...]) -> str:
-    """A number from the tracer shown as the constant the learner wrote (``2`` → SO_REUSEADDR)."""
-    if value in names:
-        return value
-    for name in names:
-        if str(getattr(socket, name, None)) == value:
-            return name
-    return value
-
-
-def sockopt_args(args: tuple[str, ...]) -> tuple[str, ...]:
-    """setsockopt/getsockopt arguments with level and option as their symbolic names."""
-    if not args:
-        return args
-    level = _symbol(args[0], _LEVELS)
-    out = [level]
-    if len(args) > 1:
-        out.append(_symbol(args[1], _OPTIONS.get(level, ())))
-    return tuple(out) + tuple(args[2:])
-
-
-def call_text(name: str, args: tuple[str, ...] | None) -> str:
-    """The call as the learner wrote it: ``recv(1024)``,
-    ``setsockopt(SOL_SOCKET, SO_REUSEADDR, 1)``."""
-    args = tuple(args or ())
-    if name in ("setsockopt", "getsockopt"):
-        args = sockopt_args(args)
-    return f"{name}({', '.join(short(a) for a in args)})"
-
-
-def _nbytes(n: int, lang: str) -> str:
-    return msg("bytes_one", lang) if n == 1 else msg("bytes", lang, n=f"{n:,}")
-
-
-def data_text(e: Event, lang: str) -> str:
-    """Received or offered bytes as the learner reads them: ``b'hello' (5 bytes)``, with a
-    word for what is not text (telnet's negotiation, CR LF, control bytes)."""
-    value = e.payload
-    if value is None:
-        return short(e.result or "?")
-    n = e.nbytes if e.nbytes is not None else len(value)
-    text = f"{short(repr(value))} ({_nbytes(n, lang)})"
-    note = describe(value, lang)
-    return f"{text}{msg('bytes_note.intro', lang)}{note}" if note else text
-
-
-def fds_text(rfds: tuple | None, wfds: tuple | None, lang: str,
-             internal: dict | None = None) -> str:
-    """``fd 4 or 5 is readable or fd 6 is writable``; an fd in ``internal`` (fd → what made
-    it, ``"asyncio"``) is labelled as not the learner's."""
-    parts = []
-    internal = internal or {}
-
-    def one(fd: int) -> str:
-        if fd in internal:
-            return msg("fds.internal", lang, fd=fd, what=msg(f"internal.{internal[fd]}", lang))
-        return str(fd)
-
-    for fds, key in ((rfds, "readable"), (wfds, "writable")):
-        if fds:
-            joined = msg("fds.or", lang).join(one(fd) for fd in fds)
-            parts.append(msg(f"fds.{key}", lang, fds=joined))
-    return msg("fds.either", lang).join(parts) if parts else msg("fds.none", lang)
-
-
-def linger_of(args: tuple[str, ...]) -> tuple[int, int] | None:
-    """The (onoff, seconds) of a SO_LINGER value ``struct.pack('ii', 1, 0)``, or None."""
-    value = bytes_of(args[0]) if args else None
-    if value is None or len(value) != struct.calcsize("ii"):
-        return None
-    return struct.unpack("ii", value)
-
-
-def _mode(e: Event) -> str:
-    """The key suffix for how a call waits: "" (blocking or unknown), _nonblocking, _timeout."""
-    if e.mode == "nonblocking":
-        return "_nonblocking"
-    if e.mode == "timeout" and e.timeout is not None:
-        return "_timeout"
-    return ""
-
-
-def _seconds(value: float | None) -> str:
-    return "?" if value is None else f"{value:g}"
-
-
-def _arg(e: Event, i: int) -> str:
-    return e.args[i] if e.args and len(e.args) > i else ""
-
-
-def substitution(e: Event, lang: str, said: set | None) -> str | None:
-    """What sockteach changed in the address of this bind/connect/sendto call, in words: a
-    host moved to loopback (said every time: it changes what the program can do), a port
-    mapped to the session's own (said once per port when ``said`` is kept)."""
-    nominal, real = host_port(e.addr), host_port(e.real)
-    if nominal is None or real is None:
-        return None
-    notes = []
-    (host, port), (real_host, real_port) = nominal, real
-    loopback = host in ("localhost", "ip6-localhost", "::1") or host.startswith("127.")
-    if host != real_host and not loopback:  # a loopback name resolved is no substitution
-        if host in ("", "0.0.0.0") and real_host.startswith("127."):
-            notes.append(msg("note.host_any4", lang, host=host or "''", real=real_host))
-        elif host == "::" and real_host == "::1":
-            notes.append(msg("note.host_any6", lang))
-        else:
-            notes.append(msg("note.host", lang, host=host or "''", real=real_host))
-    if port != real_port and (said is None or ("port", port) not in said):
-        if said is not None:
-            said.add(("port", port))
-        notes.append(msg("note.port", lang, port=port, real=real_port))
-    return msg("note.sep", lang).join(notes) if notes else None
 
 
 # ---------------------------------------------------------------- per-kind choices
@@ -187,7 +36,7 @@ Found = "tuple[str, dict[str, object]] | None"
 def _call(e: Event, n: "Narrator") -> Found:
     name = e.name or "?"
     values: dict[str, object] = {"call": call_text(name, e.args)}
-    first = _arg(e, 0)
+    first = arg_at(e, 0)
     unix, dgram = e.family == "AF_UNIX", e.socktype == "SOCK_DGRAM"
     if e.internal:
         return "call.internal", {**values, "what": msg(f"internal.{e.internal}", n.lang)}
@@ -202,12 +51,12 @@ def _call(e: Event, n: "Narrator") -> Found:
             return f"call.{name}_unix", {**values, "addr": addr}
         if dgram:
             return "call.connect_dgram", {**values, "addr": addr}
-        mode = _mode(e) if name == "connect" else ("_nonblocking" if e.mode == "nonblocking"
+        mode = mode_suffix(e) if name == "connect" else ("_nonblocking" if e.mode == "nonblocking"
                                                    else "")
-        return f"call.{name}{mode}", {**values, "addr": addr, "seconds": _seconds(e.timeout)}
+        return f"call.{name}{mode}", {**values, "addr": addr, "seconds": seconds_text(e.timeout)}
     if name in ("recv", "recvfrom", "accept"):
         size = e.size if e.size is not None else (first or "?")
-        return f"call.{name}{_mode(e)}", {**values, "n": size, "seconds": _seconds(e.timeout)}
+        return f"call.{name}{mode_suffix(e)}", {**values, "n": size, "seconds": seconds_text(e.timeout)}
     if name in ("send", "sendall"):
         empty = e.payload == b""
         return f"call.{name}{'_empty' if empty else ''}", values
@@ -217,7 +66,7 @@ def _call(e: Event, n: "Narrator") -> Found:
         what = fds_text(e.rfds, e.wfds, n.lang, n.internal_fds(e))
         key = ("call.select_now" if e.timeout == 0 else
                "call.select" if e.timeout is None else "call.select_timeout")
-        return key, {"name": name, "what": what, "seconds": _seconds(e.timeout)}
+        return key, {"name": name, "what": what, "seconds": seconds_text(e.timeout)}
     if name in ("setsockopt", "getsockopt"):
         args = sockopt_args(tuple(e.args or ()))
         opt = args[1] if len(args) > 1 else "?"
@@ -236,7 +85,7 @@ def _call(e: Event, n: "Narrator") -> Found:
             return "call.settimeout_zero", values
         return "call.settimeout", {**values, "seconds": first}
     if name == "close":
-        return _close(e), {**values, "n": _nbytes(e.unread or 0, n.lang)}
+        return _close(e), {**values, "n": nbytes_text(e.unread or 0, n.lang)}
     if name == "shutdown":
         wire = {"FIN": "_fin", "eof": "_eof"}.get(e.wire or "", "")
         return f"call.shutdown{wire}", values
@@ -295,12 +144,12 @@ def _return(e: Event, n: "Narrator") -> Found:
                 key = "recv_dgram_empty"  # an empty datagram: b'' does not mean closed
             return f"return.{key}", {**values, "addr": addr}
         if name == "recv_into":
-            return "return.recv_into", {**values, "bytes": _nbytes(e.nbytes or 0, lang)}
+            return "return.recv_into", {**values, "bytes": nbytes_text(e.nbytes or 0, lang)}
         return f"return.{name}", {"data": data_text(e, lang), "addr": addr}
     if name in ("send", "sendto"):
         if e.nbytes == 0:
             return f"return.{name}_zero", values
-        return f"return.{name}", {**values, "bytes": _nbytes(e.nbytes or 0, lang)}
+        return f"return.{name}", {**values, "bytes": nbytes_text(e.nbytes or 0, lang)}
     if name == "sendall":
         return "return.sendall", values
     if name in ("getpeername", "getsockname"):
@@ -348,7 +197,7 @@ def _raise(e: Event, n: "Narrator") -> Found:
     if e.message:
         what = f"{what} ({e.message})"
     values: dict[str, object] = {"name": e.name or "?", "what": what,
-                                 "seconds": _seconds(e.timeout)}
+                                 "seconds": seconds_text(e.timeout)}
     unix = e.family == "AF_UNIX"
     if e.internal:
         return None  # the call's line said whose socket it is
