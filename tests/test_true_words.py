@@ -583,3 +583,17 @@ def test_a_version_1_record_gets_its_mode_from_its_own_setblocking_call() -> Non
         Event(t=4, side="server", kind="call", name="recv", args=("1024",), sock=4))
     assert "waits (blocks)" in narrator(
         Event(t=4, side="server", kind="call", name="recv", args=("1024",), sock=5))
+
+
+def test_a_v6_client_refused_by_a_v4_server_is_a_family_mismatch_too() -> None:
+    addr = ("127.0.0.1", 8081)
+    events = echo_setup()[:3] + [
+        E(0.2, "client", "call", TCP6, name="connect", args=["('::1', 8081)"], sock=3,
+          addr=("::1", 8081, 0, 0)),
+        E(0.21, "client", "raise", TCP6, name="connect", sock=3,
+          error="ConnectionRefusedError", errno=111, errname="ECONNREFUSED",
+          message="[Errno 111] Connection refused")]
+    [d] = diagnose(events)
+    assert "connect() to [::1]:8081" in d.text
+    assert f"on {addr[0]}:8081 (AF_INET)" in d.text and "is AF_INET6" in d.text
+    assert "Without sockteach" not in d.text
