@@ -25,20 +25,35 @@ The catalogue — each rule is decided from events only:
     The server is blocked in ``accept()`` while a client whose connection it did accept is
     blocked in ``recv()`` waiting for an answer (``accept()`` inside the communication loop).
 ``spin``
-    ``recv()`` keeps returning ``b''`` on one socket (a ``repeat`` event with a count of
-    ``SPIN_MIN`` or more).
+    ``recv()`` keeps returning ``b''`` on one socket: a ``repeat`` event with a count of
+    ``SPIN_MIN`` or more, or more than ``SPIN_MIN`` returns of ``b''`` in a row on it (a
+    ``selectors`` loop that calls ``select()`` between them).
 ``in_use``
-    ``bind()`` raised errno 98 (48 on macOS). Which cause: the kernel's table, from ``rows``
-    if given (matched on the real port), else the ``tcp`` events of the stream (nominal
-    ports): ``LISTEN`` on the port → a running copy; ``TIME_WAIT`` → a recent connection
-    (and whether this run set ``SO_REUSEADDR``). Undecided until the table says.
+    ``bind()`` raised errno 98 (48 on macOS). AF_UNIX: the socket file exists (decided at
+    once). Otherwise the cause is read from the kernel's table, from ``rows`` if given
+    (matched on the real port), else the ``tcp`` events of the stream (nominal ports):
+    ``LISTEN`` on the port → a running copy; ``TIME_WAIT`` → a recent connection (and whether
+    this run set ``SO_REUSEADDR``); ``FIN_WAIT2`` → a server stopped while its client was
+    still connected. Undecided until the table says.
 ``refused``
-    ``connect()`` raised ``ConnectionRefusedError`` (or ``connect_ex`` returned 111): names the
-    ports the other sides listen on, if any.
+    ``connect()`` raised ``ConnectionRefusedError`` (or ``connect_ex`` returned 111, or a
+    non-blocking connect's ``getsockopt(SOL_SOCKET, SO_ERROR)`` returned it): names the ports
+    the other sides listen on, if any; a listener on the same port in the other address family
+    is a family mismatch (with what sockteach's move of ``::`` to ``::1`` changed); AF_UNIX:
+    nothing listens on the socket file.
+``not_connected``
+    ``recv()``/``send()`` raised ENOTCONN (errno 107 on Linux), on the listening socket or on a
+    socket that never connected.
 ``peer_gone``
     ``BrokenPipeError``, ``ConnectionResetError`` or ``ConnectionAbortedError`` in a call. If
     the process makes another call afterwards it caught the error: the diagnosis ends there
-    (``handled``) and :func:`explain` leaves it out.
+    (``handled``) and :func:`explain` leaves it out. A reset names the peer's ``close()`` that
+    sent the RST (unread data, or ``SO_LINGER (1, 0)``) when the stream has it.
+
+A side waiting in ``select()``/``poll()``/``epoll`` for readable fds counts as waiting to read
+for ``both_recv``; one that waits there for its listening socket is as good as in
+``accept()`` for ``backlog``. Events are upgraded first (:func:`sockteach.legacy.upgrade`):
+the rules read only the structured fields.
 
 A situation (both_recv, framing, backlog, accept_again) ends (``until``) when one of the calls
 it involves returns, raises, or its process exits; a raise-type diagnosis when its side is
@@ -48,13 +63,14 @@ those that hold at a given time — what a view shows "now".
 
 from __future__ import annotations
 
-import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Callable, Iterable, Sequence, Union
 
+from .diagnose_errors import ErrorRules, _Found, _Proc, port_of
 from .events import Event
 from .i18n import msg
-from .narrator import bytes_value, short, side_label
+from .legacy import upgrade
+from .narrator import call_text, short, side_label, sockopt_args
 
 if TYPE_CHECKING:  # pragma: no cover
     from .kernel import Row
@@ -62,18 +78,16 @@ if TYPE_CHECKING:  # pragma: no cover
 SPIN_MIN = 3  # repeats of recv() → b'' (after the first) that make a spin
 READS = ("recv", "recv_into")
 SENDS = ("send", "sendall")
+WAITS = ("select", "poll", "epoll")
 IN_USE = (98, 48)  # EADDRINUSE on Linux, macOS
 REFUSED = (111, 61)
 GONE = {"BrokenPipeError": "broken_pipe", "ConnectionResetError": "reset",
         "ConnectionAbortedError": "reset"}
 GONE_ERRNO = {32: "broken_pipe", 104: "reset", 54: "reset", 103: "reset"}
+IN_PROGRESS = (115, 36)  # EINPROGRESS on Linux, macOS
 
 Rows = Union[Sequence["Row"], Callable[[], Sequence["Row"]], None]
 
-_PORT = re.compile(r",\s*(\d+)\s*\)")
-_HOST = re.compile(r"\(\s*'([^']*)'")
-_FD = re.compile(r"fd=(\d+)")
-_ERRNO = re.compile(r"^\[Errno \d+\]\s*")
 
 
 @dataclass(frozen=True)
@@ -106,47 +120,7 @@ def active(diagnoses: Iterable[Diagnosis], now: float) -> list[Diagnosis]:
     return sorted((d for d in diagnoses if d.active(now)), key=lambda d: d.t, reverse=True)
 
 
-def port_of(address: object) -> int | None:
-    """``"('127.0.0.1', 8081)"`` or ``("127.0.0.1", 8081)`` → 8081."""
-    if isinstance(address, tuple):
-        return address[1] if len(address) > 1 and isinstance(address[1], int) else None
-    m = _PORT.search(address or "")
-    return int(m.group(1)) if m else None
-
-
-# ---------------------------------------------------------------- the state of the programs
-
-
-@dataclass
-class _Proc:
-    """One traced process (a side, or a forked child of it)."""
-
-    side: str
-    pid: int | None
-    pending: dict[tuple, Event] = field(default_factory=dict)  # (sock, name) → its call
-    blocked: set[tuple] = field(default_factory=set)  # (sock, name) judged blocked
-    bound: dict = field(default_factory=dict)  # sock → (nominal port, real port)
-    listening: dict = field(default_factory=dict)  # sock → nominal port
-    conns: dict = field(default_factory=dict)  # sock → ("out" | "in", nominal port)
-    files: set = field(default_factory=set)  # sockets wrapped by makefile()
-    unanswered: dict = field(default_factory=dict)  # sock → what it received since it sent
-    reuse: set = field(default_factory=set)  # sockets with SO_REUSEADDR
-    last_send: tuple | None = None  # (call text, data repr) of its latest send
-
-
-@dataclass
-class _Found:
-    key: str
-    side: str
-    t: float
-    values: dict
-    variant: str = ""
-    until: float | None = None
-    involved: frozenset = frozenset()
-    pending: bool = False  # in_use, cause not known yet
-
-
-class Diagnoser:
+class Diagnoser(ErrorRules):
     """Feeds events one by one (in time order); ``diagnoses`` is the list so far."""
 
     def __init__(self, lang: str = "en", rows: Rows = None) -> None:
@@ -161,6 +135,7 @@ class Diagnoser:
         self._open: dict[tuple, _Found] = {}  # situation key → the one that holds
         self._spins: dict[tuple, _Found] = {}
         self._gone: dict[tuple, _Found] = {}  # (side, pid) → its latest peer_gone
+        self.resets: list[tuple] = []  # (side, pid, sock, unread, linger): closes that sent RST
         self._cache: list[Diagnosis] | None = None
 
     # -- what it says
@@ -179,7 +154,10 @@ class Diagnoser:
         if extra:
             text += ("" if self.lang == "zh" else " ") + msg(f"{key}.{extra}", self.lang,
                                                              **f.values)
-        next_step = msg(f"{key}.next{variant}", self.lang, **f.values)
+        try:
+            next_step = msg(f"{key}.next{variant}", self.lang, **f.values)
+        except KeyError:  # a variant with the general next step
+            next_step = msg(f"{key}.next", self.lang, **f.values)
         return Diagnosis(f.key, f.side, f.t, text, next_step, f.until,
                          bool(f.values.get("_handled")))
 
@@ -196,13 +174,14 @@ class Diagnoser:
     # -- feeding
 
     def feed(self, e: Event) -> None:
+        e = upgrade(e)
         if e.kind == "tcp":
             if e.states is not None:
                 self.tcp = e.states
                 self._decide_in_use()
             return
-        if e.side in ("lesson", "kernel") or e.kind == "step":
-            return
+        if e.side in ("lesson", "kernel") or e.kind == "step" or e.internal:
+            return  # internal: a socket the learner's program did not make (asyncio's own)
         if e.kind in ("call", "return", "raise", "repeat", "blocked") and \
                 not self.alive.get(e.side, True):
             self._restart(e)
@@ -236,13 +215,16 @@ class Diagnoser:
             self._end(gone, e.t)
         p.pending[(e.sock, name)] = e
         args = e.args or ()
-        if name == "bind" and args:
-            p.bound[e.sock] = (port_of(args[0]), port_of(e.real) or port_of(args[0]))
-        elif name == "setsockopt" and len(args) >= 3 and args[1] in ("SO_REUSEADDR", "2") \
-                and args[2] not in ("0", "False"):
+        if name == "bind":
+            p.binds[e.sock] = e
+            p.bound[e.sock] = (port_of(e.addr), port_of(e.real) or port_of(e.addr))
+        elif name == "setsockopt" and len(args) >= 3 and sockopt_args(args)[1] == "SO_REUSEADDR" \
+                and args[2:3] not in (("0",), ("False",)):
             p.reuse.add(e.sock)
         elif name == "makefile":
             p.files.add(e.sock)
+        elif name == "close" and e.wire == "RST" and e.held != "makefile":
+            self.resets.append((p.side, p.pid, e.sock, e.unread or 0, e.linger))
 
     def _finish(self, p: _Proc, e: Event) -> Event | None:
         key = (e.sock, e.name or "")
@@ -260,67 +242,113 @@ class Diagnoser:
         name, result = e.name or "", e.result or ""
         if name == "listen":
             ports = p.bound.get(e.sock)
+            if e.sock in p.binds:
+                p.listeners[e.sock] = p.binds[e.sock]
             if ports and ports[0] is not None:
                 p.listening[e.sock] = ports[0]
                 self.listen_counts[ports[0]] = [0, 0]
         elif name in ("connect", "connect_ex"):
-            port = port_of(call.args[0]) if call is not None and call.args else None
             if name == "connect_ex" and result != "0":
                 if result.isdigit() and int(result) in REFUSED:
                     self._refused(p, e, call)
+                elif result.isdigit() and int(result) in IN_PROGRESS and call is not None:
+                    p.connecting[e.sock] = call
                 return
-            if port is not None:
-                p.conns[e.sock] = ("out", port)
-                if port in self.listen_counts:
-                    self.listen_counts[port][0] += 1
+            self._connected(p, e.sock, call)
+        elif name == "getsockopt" and e.sock in p.connecting and call is not None and \
+                sockopt_args(tuple(call.args or ()))[1:2] == ("SO_ERROR",) and result.isdigit():
+            pending = p.connecting.pop(e.sock)
+            if int(result) in REFUSED:
+                self._refused(p, e, pending)
+            elif result == "0":
+                self._connected(p, e.sock, pending)
         elif name == "accept":
             port = p.listening.get(e.sock)
-            m = _FD.search(result)
-            if m:
-                p.conns[int(m.group(1))] = ("in", port)
+            if e.conn is not None:
+                p.conns[e.conn] = ("in", port)
+                p.empties.pop(e.conn, None)
             if port in self.listen_counts:
                 self.listen_counts[port][1] += 1
-        elif name in READS:
-            if result not in ("b''", "0", ""):
-                data = short(result, 30) if name == "recv" else msg(
-                    "bytes", self.lang, n=result)
+        elif name in READS and e.socktype != "SOCK_DGRAM":  # b'' on UDP: an empty datagram
+            if e.nbytes == 0:
+                p.empties[e.sock] = p.empties.get(e.sock, 0) + 1
+                if p.empties[e.sock] > SPIN_MIN:
+                    self._spin(p, e, p.empties[e.sock])
+            elif e.nbytes is not None:
+                p.empties.pop(e.sock, None)
+                data = short(repr(e.payload), 30) if name == "recv" and e.payload is not None \
+                    else msg("bytes", self.lang, n=e.nbytes)
                 p.unanswered.setdefault(e.sock, []).append(data)
         elif name in SENDS:
-            data = call.args[0] if call is not None and call.args else "?"
+            data = call.payload if call is not None else None
             p.unanswered.pop(e.sock, None)
-            p.last_send = (f"{name}({short(data, 30)})", data)
+            shown = call_text(name, call.args) if call is not None and call.args else f"{name}()"
+            p.last_send = (short(shown, 40), data)
         elif name == "close":
-            for sock_map in (p.listening, p.conns, p.unanswered, p.bound):
+            for sock_map in (p.listening, p.conns, p.unanswered, p.bound, p.listeners,
+                             p.empties, p.connecting):
                 sock_map.pop(e.sock, None)
             p.files.discard(e.sock)
             spin = self._spins.pop((p.side, p.pid, e.sock), None)
             if spin is not None:
                 self._end(spin, e.t)
 
+    def _connected(self, p: _Proc, sock: int | None, call: Event | None) -> None:
+        port = port_of(call.addr) if call is not None else None
+        if port is not None:
+            p.conns[sock] = ("out", port)
+            if port in self.listen_counts:
+                self.listen_counts[port][0] += 1
+
     def _on_raise(self, p: _Proc, e: Event) -> None:
         call = self._finish(p, e)
         name = e.name or ""
         if name == "bind" and e.errno in IN_USE:
-            self._in_use(p, e)
+            self._in_use(p, e, call)
         elif name in ("connect", "connect_ex") and (
                 e.error == "ConnectionRefusedError" or e.errno in REFUSED):
             self._refused(p, e, call)
+        elif name == "connect" and (e.errname == "EINPROGRESS" or e.errno in IN_PROGRESS):
+            if call is not None:
+                p.connecting[e.sock] = call
+        elif e.errname == "ENOTCONN" or (e.errname is None and e.errno == 107):
+            variant = "listening" if e.sock in p.listening else "plain"
+            self._add(_Found("not_connected", p.side, e.t, self._values(
+                side=p.side, call=name, errno=e.errno), variant=variant))
         elif e.error in GONE or e.errno in GONE_ERRNO:
             how = GONE.get(e.error or "") or GONE_ERRNO[e.errno]  # type: ignore[index]
-            self._gone[(p.side, p.pid)] = self._add(_Found("peer_gone", p.side, e.t, self._values(
-                side=p.side, call=name, error=e.error or "OSError"), variant=how))
+            values = self._values(side=p.side, call=name, error=e.error or "OSError")
+            if how == "reset":
+                self._reset_cause(p, e, values)
+            self._gone[(p.side, p.pid)] = self._add(_Found("peer_gone", p.side, e.t, values,
+                                                           variant=how))
+
+    def _reset_cause(self, p: _Proc, e: Event, values: dict) -> None:
+        """The close() of another socket that sent the RST, if the stream has it."""
+        for side, pid, sock, unread, _linger in reversed(self.resets):
+            if (side, pid, sock) == (p.side, p.pid, e.sock):
+                continue
+            values["peer"] = side_label(side, self.lang)
+            if unread:
+                values.update(n=msg("bytes", self.lang, n=f"{unread:,}"), _extra="by_unread")
+            else:
+                values["_extra"] = "by_linger"
+            return
 
     def _on_repeat(self, p: _Proc, e: Event) -> None:
-        if e.name not in READS or e.result not in ("b''", "0") or (e.count or 0) < SPIN_MIN:
+        if e.name not in READS or e.result not in ("b''", "0") or (e.count or 0) < SPIN_MIN \
+                or e.socktype == "SOCK_DGRAM":
             return
+        self._spin(p, e, (e.count or 0) + 1)
+
+    def _spin(self, p: _Proc, e: Event, count: int) -> None:
         key = (p.side, p.pid, e.sock)
-        count = f"{(e.count or 0) + 1:,}"
         found = self._spins.get(key)
         if found is None:
             self._spins[key] = self._add(_Found("spin", p.side, e.t, self._values(
-                side=p.side, count=count)))
-        else:
-            found.values["count"] = count
+                side=p.side, count=f"{count:,}")))
+        elif count > int(str(found.values["count"]).replace(",", "")):
+            found.values["count"] = f"{count:,}"
             self._cache = None
 
     def _on_blocked(self, p: _Proc, e: Event) -> None:
@@ -346,8 +374,24 @@ class Diagnoser:
     # -- situations: who waits for whom
 
     def _readers(self) -> list[tuple[_Proc, int | None, str]]:
-        return [(p, sock, name) for p in self.procs.values() for (sock, name) in p.blocked
-                if name in READS]
+        """Blocked calls that wait for bytes: recv(), or select()/poll()/epoll for readable
+        fds only."""
+        out = []
+        for p in self.procs.values():
+            for sock, name in p.blocked:
+                call = p.pending.get((sock, name))
+                if name in READS or (name in WAITS and call is not None and call.rfds
+                                     and not call.wfds):
+                    out.append((p, sock, name))
+        return out
+
+    def _waiting_text(self, p: _Proc, sock: int | None, name: str) -> str:
+        """``recv()``, or ``select() (fd 4, 5 readable)``."""
+        call = p.pending.get((sock, name))
+        if name in WAITS and call is not None and call.rfds:
+            fds = ", ".join(str(fd) for fd in call.rfds)
+            return msg("diagnose.both_recv.select", self.lang, name=name, fds=fds)
+        return f"{name}()"
 
     def _situation(self, t: float) -> None:
         readers = self._readers()
@@ -365,17 +409,20 @@ class Diagnoser:
                 continue
             w = others[0]
             variant = "line" if sock in p.files else "more"
-            sent = w[0].last_send[1] if w[0].last_send else "?"
+            data = w[0].last_send[1] if w[0].last_send else None
+            sent = short(repr(data), 30) if data is not None else "?"
             self._open_situation("framing", p.side, t, {ident(p, sock, name), ident(*w)}, dict(
                 reader=p.side, writer=w[0].side, got=" + ".join(p.unanswered[sock][-3:]),
-                sent=short(sent, 30), call=f"{name}()"), variant)
+                sent=sent, call=f"{name}()"), variant)
             explained |= {ident(p, sock, name), ident(*w)}
 
         # backlog and accept_again: a client's connection and what the server does
         for c, sock, name in readers + self._connecting():
+            if name in WAITS:
+                continue
             if name == "connect":
                 call = c.pending.get((sock, name))
-                conn = ("out", port_of(call.args[0] if call is not None and call.args else None))
+                conn = ("out", port_of(call.addr if call is not None else None))
             else:
                 conn = c.conns.get(sock)
             if conn is None or conn[0] != "out" or conn[1] not in self.listen_counts:
@@ -387,8 +434,13 @@ class Diagnoser:
             connects, accepts = self.listen_counts[port]
             in_accept = [(sk, nm) for (sk, nm) in server.blocked
                          if nm == "accept" and server.listening.get(sk) == port]
+            # under way (judged blocked or not yet): accept(), or a select() on the listener
+            listeners = {sk for sk, pt in server.listening.items() if pt == port}
+            taking = [c for (sk, nm), c in server.pending.items()
+                      if (nm == "accept" and sk in listeners)
+                      or (nm in WAITS and listeners & set(c.rfds or ()))]
             if name == "connect" or connects > accepts:
-                if in_accept:
+                if taking:
                     continue  # accept() is about to take it
                 self._open_situation("backlog", c.side, t, {ident(c, sock, name)}, dict(
                     client=c.side, server=server.side, doing=self._doing(server)),
@@ -408,17 +460,20 @@ class Diagnoser:
             sides.setdefault(r[0].side, r)
         if len(sides) >= 2:
             a, b = list(sides.values())[:2]
-            values = dict(a=a[0].side, b=b[0].side)
+            values: dict = dict(a=a[0].side, b=b[0].side, call_a=self._waiting_text(*a),
+                                call_b=self._waiting_text(*b))
             extra = None
             for who in (a[0], b[0]):
                 sends = [q.last_send for q in self.procs.values()
                          if q.side == who.side and q.last_send]
-                if sends and bytes_value(sends[-1][1]) == b"":
+                if sends and sends[-1][1] == b"":
                     values.update(who=who.side, call=sends[-1][0])
                     extra = "empty"
             if extra:
                 values["_extra"] = extra
-            self._open_situation("both_recv", a[0].side, t, {ident(*a), ident(*b)}, values)
+            variant = "" if a[2] in READS and b[2] in READS else "waits"
+            self._open_situation("both_recv", a[0].side, t, {ident(*a), ident(*b)}, values,
+                                 variant)
 
     def _connecting(self) -> list[tuple[_Proc, int | None, str]]:
         return [(p, sock, name) for p in self.procs.values() for (sock, name) in p.blocked
@@ -450,58 +505,6 @@ class Diagnoser:
                 return
         self._open[sit] = self._add(_Found(key, side, t, self._values(**values), variant,
                                            involved=frozenset(involved)))
-
-    # -- errors
-
-    def _refused(self, p: _Proc, e: Event, call: Event | None) -> None:
-        address = call.args[0] if call is not None and call.args else "?"
-        port = port_of(address)
-        host = _HOST.search(address)
-        where = f"{host.group(1) if host else '?'}:{port}" if port is not None else address
-        listening = sorted({msg("diagnose.refused.entry", self.lang,
-                                side=side_label(q.side, self.lang), port=port_)
-                            for q in self.procs.values() for port_ in q.listening.values()
-                            if q.side != p.side and self.alive.get(q.side, True)})
-        values = self._values(side=p.side, addr=where)
-        if listening:
-            values.update(listening=", ".join(listening), _extra="elsewhere")
-        else:
-            values["_extra"] = "none"
-        self._add(_Found("refused", p.side, e.t, values))
-
-    def _in_use(self, p: _Proc, e: Event) -> None:
-        nominal, real = p.bound.get(e.sock, (None, None))
-        found = self._add(_Found("in_use", p.side, e.t, self._values(
-            side=p.side, port=nominal if nominal is not None else "?", errno=e.errno,
-            message=_ERRNO.sub("", e.message or "")), variant="unknown", pending=True))
-        found.values["_real"] = real
-        found.values["_nominal"] = nominal
-        found.values["_reuse"] = e.sock in p.reuse
-        rows = self.rows() if callable(self.rows) else self.rows
-        if rows is not None:
-            states = {r.state for r in rows if r.local_port == real}
-            self._settle(found, states)
-        if found.pending:
-            self._decide_in_use()
-
-    def _decide_in_use(self) -> None:
-        for f in self.found:
-            if f.key != "in_use" or not f.pending:
-                continue
-            port = f.values.get("_nominal")
-            states = {state for local, _remote, state in self.tcp
-                      if port is not None and local.endswith(f":{port}")}
-            self._settle(f, states)
-
-    def _settle(self, f: _Found, states: set[str]) -> None:
-        if "LISTEN" in states:
-            f.variant, f.pending = "listen", False
-        elif "TIME_WAIT" in states:
-            f.variant, f.pending = ("time_wait_reuse" if f.values.get("_reuse")
-                                    else "time_wait"), False
-        else:
-            return
-        self._cache = None
 
     def _values(self, **values: object) -> dict:
         """Placeholders, with side names turned into labels in the run's language."""

@@ -5,6 +5,15 @@ them ordered by ``t``: per-side state (alive or exited, the call under way and s
 ``input()`` waits, the last lines printed, the spin counters), the rows of the sequence diagram,
 the narration, the kernel's TCP table and the current step. Everything is bounded: old rows,
 narration lines and events are dropped once their caps are reached.
+
+Where a row goes (the true order, see the ordering rule in :mod:`sockteach.events`): every row
+is drawn where its event's ``t`` puts it. A send's bytes are drawn as a wire row right after
+the send *call* (that is when they leave: the receiver's ``recv() → b'hello'`` return always
+comes later), not at the send's return, which may be stamped after the receiver's return;
+the return only corrects the row if fewer bytes went (a partial send) or none did, and a send
+that raised removes it. Output rows sit where the output's ``t`` says, since the tracer stamps
+output where the program writes it. Version-1 events are upgraded first
+(:func:`sockteach.legacy.upgrade`), so every consumer reads the same fields.
 """
 
 from __future__ import annotations
@@ -16,9 +25,10 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Iterable
 
 from .diagnose import Diagnoser, Diagnosis, Rows
-from .events import Event
+from .events import Event, show_address
 from .i18n import msg
-from .narrator import bytes_value, call_text, narrate, short
+from .legacy import cut_size, upgrade
+from .narrator import Narrator, call_text, short
 
 if TYPE_CHECKING:  # pragma: no cover
     from .lessons import Lesson
@@ -35,9 +45,10 @@ class Row:
     """One row of the sequence diagram.
 
     ``kind`` is call, return, raise, repeat, output, input, exit, start (a restart), step,
-    wire (bytes crossed) or nowire (a send of nothing). ``count`` is the spin count of a
-    repeat row, or for an output row how many older lines were folded away. ``direction``
-    of a wire/nowire row: "right" (server → clients) or "left" (a client → server).
+    wire (bytes crossed, drawn right after the send call) or nowire (a send of nothing).
+    ``count`` is the spin count of a repeat row, or for an output row how many older lines
+    were folded away. ``direction`` of a wire/nowire row: "right" (server → clients) or
+    "left" (a client → server).
     """
 
     t: float
@@ -67,6 +78,11 @@ class Call:
     args: tuple[str, ...] = ()
     sock: int | None = None
     pid: int | None = None
+    rfds: tuple[int, ...] | None = None  # select/poll/epoll: the fds it waits on
+    wfds: tuple[int, ...] | None = None
+    limit: float | None = None  # a timeout socket's (or select's) longest wait
+    wire: "Row | None" = None  # a send's wire row, drawn at the call
+    payload: bytes | None = None  # what a send offered (its preview)
 
 
 @dataclass
@@ -82,6 +98,7 @@ class SideState:
     calls: list[Call] = field(default_factory=list)  # in the order they began
     output_tail: str = ""
     repeats: dict[tuple[str, str], int] = field(default_factory=dict)
+    internal: dict[int, str] = field(default_factory=dict)  # fd → "asyncio": not the learner's
 
     @property
     def pending(self) -> Call | None:
@@ -121,7 +138,17 @@ class SideState:
         self.runs += 1
         self.calls.clear()
         self.repeats.clear()
+        self.internal.clear()
         self.output_tail = ""
+
+
+def _wire_text(payload: bytes | None, raw: str | None, n: int | None, lang: str) -> str:
+    """What crossed: ``b'hello'``; ``n`` bytes of a longer offer (a partial send); for bytes
+    beyond the recorded preview, the start of the call's repr and how many went."""
+    if payload is not None and (n is None or n <= len(payload)) and cut_size(raw) is None:
+        return short(repr(payload if n is None else payload[:n]))
+    start = raw if raw else repr(payload or b"")
+    return short(start, 30) + (f" ({msg('bytes', lang, n=f'{n:,}')})" if n else "")
 
 
 def _same(a: int | None, b: int | None) -> bool:
@@ -145,9 +172,11 @@ def exit_text(code: int | None, lang: str, outside: bool = False) -> str:
 class _State:
     """Everything derived from events fed in time order."""
 
-    def __init__(self, max_rows: int, max_lines: int, diagnoser: Diagnoser) -> None:
+    def __init__(self, max_rows: int, max_lines: int, diagnoser: Diagnoser,
+                 narrator: Narrator) -> None:
         self.max_rows, self.max_lines = max_rows, max_lines
         self.diagnoser = diagnoser
+        self.narrator = narrator
         self.rows: list[Row] = []
         self.dropped_rows = 0
         self.narration: list[Line] = []
@@ -179,8 +208,9 @@ class _State:
     # -- feeding one event
 
     def feed(self, e: Event, lang: str, lesson: "Lesson | None") -> None:
+        e = upgrade(e)
         self.diagnoser.feed(e)
-        text = narrate(e, lang, lesson)
+        text = self.narrator(e)
         if e.kind == "step":
             self.step_title, self.step_text = e.title, e.text
             if e.title:
@@ -192,6 +222,8 @@ class _State:
             self.tcp_states, self.tcp_note = states, note
         elif e.kind in SPEAKERS:
             self._side_event(e, lang)
+        if e.kind == "repeat" and e.internal:
+            return
         if e.kind == "repeat":
             self._spin_line(e, text)
         elif text:
@@ -209,21 +241,39 @@ class _State:
             state.pid = e.pid
         private = bool(e.name and e.name.startswith("_"))
         name = e.name or "?"
+        if e.internal and e.sock is not None:
+            state.internal[e.sock] = e.internal
 
         if e.kind == "call":
-            state.calls.append(Call(name, e.t, tuple(e.args or ()), e.sock, e.pid))
+            limit = e.timeout if e.mode == "timeout" or name in ("select", "poll", "epoll") \
+                else None
+            call = Call(name, e.t, tuple(e.args or ()), e.sock, e.pid, e.rfds, e.wfds, limit)
+            if not e.internal:  # the event loop's own call is not what the program waits in
+                state.calls.append(call)
             if not private:
-                self._row(Row(e.t, e.side, "call", call_text(name, e.args)))
+                text = call_text(name, e.args)
+                if e.internal:
+                    text += f" [{msg(f'internal.{e.internal}', lang).strip()}]"
+                self._row(Row(e.t, e.side, "call", text))
+            if name in ("send", "sendall", "sendto") and not e.internal:
+                self._wire_at_call(e, call, lang)
         elif e.kind == "return":
-            call = state.finish(name, e.pid)
-            if not private and e.result not in (None, "None"):
-                self._row(Row(e.t, e.side, "return", f"{name}() → {short(e.result or '')}"))
-            if name in ("send", "sendall", "sendto"):
+            call = state.finish(name, e.pid) if not e.internal else None
+            if not private and e.result not in (None, "None") and not e.internal:
+                if name == "accept" and e.conn is not None:
+                    text = msg("row.accept", lang, fd=e.conn, addr=show_address(e.addr) or "?")
+                else:
+                    text = f"{name}() → {short(e.result or '')}"
+                self._row(Row(e.t, e.side, "return", text))
+            if name in ("send", "sendall", "sendto") and not e.internal:
                 self._wire(e, call, lang)
         elif e.kind == "raise":
-            state.finish(name, e.pid)
+            call = state.finish(name, e.pid) if not e.internal else None
+            if call is not None and call.wire is not None:  # nothing crossed
+                self._unrow(call.wire)
             what = f"{e.error}: {e.message}" if e.message else f"{e.error}"
-            self._row(Row(e.t, e.side, "raise", f"{name}() ✗ {what}"))
+            if not e.internal:  # asyncio's own socket: not the learner's error
+                self._row(Row(e.t, e.side, "raise", f"{name}() ✗ {what}"))
         elif e.kind == "repeat":
             key = (name, e.result or "")
             state.repeats[key] = max(state.repeats.get(key, 0), e.count or 0)
@@ -241,27 +291,47 @@ class _State:
             state.calls.clear()
             self._row(Row(e.t, e.side, "exit", exit_text(e.code, lang, state.outside)))
 
-    def _wire(self, e: Event, call: Call | None, lang: str) -> None:
-        """The bytes that crossed for a send/sendall/sendto return (or that nothing did)."""
+    def _unrow(self, row: Row) -> None:
+        for i in range(len(self.rows) - 1, -1, -1):
+            if self.rows[i] is row:
+                del self.rows[i]
+                return
+
+    def _wire_at_call(self, e: Event, call: Call, lang: str) -> None:
+        """The bytes a send offers, drawn right after its call row (they leave now)."""
+        call.payload = e.payload
+        if call.payload is None:
+            return  # not recorded: the return says what it can
         direction = "right" if e.side == "server" else "left"
-        raw = call.args[0] if call and call.args else None
-        data = bytes_value(raw)
-        result = e.result or ""
-        if e.name == "sendall":
-            n = len(data) if data is not None else None
-        else:
-            n = int(result) if result.isdigit() else None
-        # an empty stream send puts nothing on the wire; an empty datagram does cross
+        if call.payload == b"" and e.name != "sendto":
+            # an empty stream send puts nothing on the wire; an empty datagram does cross
+            call.wire = self._row(Row(e.t, e.side, "nowire", msg("wire.nothing", lang),
+                                      direction=direction))
+            return
+        text = _wire_text(call.payload, call.args[0] if call.args else None,
+                          e.nbytes if e.name == "sendall" else None, lang)
+        call.wire = self._row(Row(e.t, e.side, "wire", text, direction=direction))
+
+    def _wire(self, e: Event, call: Call | None, lang: str) -> None:
+        """A send's return: how many bytes really went corrects the row drawn at the call
+        (a partial send, or none); a call that was not seen gets its row now."""
+        n = e.nbytes
+        if call is not None and call.wire is not None:
+            row = call.wire
+            if n == 0 and e.name != "sendto":
+                row.kind, row.text = "nowire", msg("wire.nothing", lang)
+            elif n is not None and row.kind == "wire":
+                row.text = _wire_text(call.payload or b"", call.args[0] if call.args else None,
+                                      n, lang)
+            return
+        if n is None:
+            return  # nothing known about the bytes: nothing to show
+        direction = "right" if e.side == "server" else "left"
         if n == 0 and e.name != "sendto":
             self._row(Row(e.t, e.side, "nowire", msg("wire.nothing", lang), direction=direction))
-            return
-        if data is not None and n is not None:
-            text = short(repr(data[:n]))
-        elif raw is not None:  # a long send the tracer cut: say how much went
-            text = short(raw, 30) + (f" ({msg('bytes', lang, n=f'{n:,}')})" if n else "")
-        else:
-            return  # the call was not seen: nothing to show
-        self._row(Row(e.t, e.side, "wire", text, direction=direction))
+        elif call is not None and call.args:
+            self._row(Row(e.t, e.side, "wire", _wire_text(None, call.args[0], n, lang),
+                          direction=direction))
 
     def _output(self, e: Event, state: SideState) -> None:
         text = (e.text or "").replace("\r\n", "\n").replace("\r", "")
@@ -304,8 +374,10 @@ class Timeline:
         self.lang, self.lesson = lang, lesson
         self.max_events = max_events
         # what the events that left the window gave; kernel_rows: see diagnose.diagnose
-        self._base = _State(max_rows, max_lines, Diagnoser(lang, kernel_rows))
-        self._state = _State(max_rows, max_lines, Diagnoser(lang, kernel_rows))
+        self._base = _State(max_rows, max_lines, Diagnoser(lang, kernel_rows),
+                            Narrator(lang, lesson))
+        self._state = _State(max_rows, max_lines, Diagnoser(lang, kernel_rows),
+                             Narrator(lang, lesson))
         self._window: list[tuple[float, int, Event]] = []
         self._seq = 0
         self._dirty = False
@@ -405,5 +477,25 @@ class Timeline:
             return msg("status.input", self.lang)
         call = state.pending
         if call is not None and now - call.t >= BLOCKED_AFTER:
-            return msg("status.blocked", self.lang, name=call.name, seconds=f"{now - call.t:.1f}")
+            seconds = f"{now - call.t:.1f}"
+            if call.rfds or call.wfds:  # select/poll/epoll: for which fds
+                sep = msg("status.fds_sep", self.lang)
+
+                def fd_text(fd: int) -> str:
+                    if fd not in state.internal:
+                        return str(fd)
+                    what = msg(f"internal.{state.internal[fd]}", self.lang)
+                    return msg("fds.internal", self.lang, fd=fd, what=what)
+
+                what = sep.join(msg(f"status.fds_{key}", self.lang,
+                                    fds=sep.join(fd_text(fd) for fd in fds))
+                                for fds, key in ((call.rfds, "readable"), (call.wfds, "writable"))
+                                if fds)
+                text = msg("status.blocked_select", self.lang, name=call.name, what=what,
+                           seconds=seconds)
+            else:
+                text = msg("status.blocked", self.lang, name=call.name, seconds=seconds)
+            if call.limit is not None:
+                text += msg("status.limit", self.lang, seconds=f"{call.limit:g}")
+            return text
         return msg("status.running", self.lang)

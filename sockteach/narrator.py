@@ -1,6 +1,10 @@
 """The narrator: one plain-language sentence per event, in English or Chinese.
 
-``narrate`` is a pure function of (event, language, lesson). Every word comes from the
+``narrate`` is a pure function of (event, language, lesson); a :class:`Narrator` narrates a
+whole stream and also knows the call each return belongs to. Both read the version-2 fields of
+:mod:`sockteach.events` (a version-1 event is upgraded first, :func:`sockteach.legacy.upgrade`)
+and say what the socket is and what the kernel did: its family and type, its blocking mode,
+what a ``close()`` sent, an address sockteach substituted. Every word comes from the
 message catalogs (``sockteach/messages/*.toml``); this module only chooses a key and fills in
 its placeholders. A lesson may override a sentence with a ``[narration]`` table in its
 ``lesson.toml`` whose keys are catalog keys (``"return.recv_empty" = { en = …, zh = … }``).
@@ -8,160 +12,68 @@ its placeholders. A lesson may override a sentence with a ``[narration]`` table 
 
 from __future__ import annotations
 
-import ast
 import errno as errno_names
-import re
 import signal
-import socket
 from typing import TYPE_CHECKING, Callable
 
-from .events import Event
+from .events import Event, host_port, show_address
 from .i18n import msg, pick
+from .legacy import Modes, upgrade
+from .wording import (  # noqa: F401 - SHORT, short, side_label…: imported from here too
+    SHORT, arg_at, call_text, data_text, fds_text, linger_of, mode_suffix, nbytes_text,
+    seconds_text, short, side_label, sockopt_args, substitution,
+)
 
 if TYPE_CHECKING:  # pragma: no cover
     from .lessons import Lesson
 
-SHORT = 60  # longest repr shown before it is cut with "…"
-
-# Symbolic names for setsockopt/getsockopt numbers, per level (looked up on this platform).
-_LEVELS = ("SOL_SOCKET", "IPPROTO_TCP", "IPPROTO_IP")
-_OPTIONS = {
-    "SOL_SOCKET": ("SO_REUSEADDR", "SO_REUSEPORT", "SO_KEEPALIVE", "SO_LINGER", "SO_SNDBUF",
-                   "SO_RCVBUF", "SO_BROADCAST", "SO_RCVTIMEO", "SO_SNDTIMEO", "SO_ERROR",
-                   "SO_TYPE"),
-    "IPPROTO_TCP": ("TCP_NODELAY", "TCP_KEEPIDLE", "TCP_KEEPINTVL", "TCP_KEEPCNT", "TCP_MAXSEG"),
-    "IPPROTO_IP": ("IP_TTL", "IP_TOS"),
-}
-_ADDR = re.compile(r"\(\s*'([^']*)'\s*,\s*(\d+)\s*\)")
-_FD = re.compile(r"fd=(\d+)")
-_TRUNCATED = re.compile(r"…\(\d+ bytes\)$")  # how the tracer cuts a long bytes repr
-
-
-# ---------------------------------------------------------------- small helpers
-
-
-def side_label(side: str, lang: str = "en") -> str:
-    """``server`` → "server"/"服务端", ``client2`` → "client 2"/"客户端2"."""
-    if side in ("server", "client"):
-        return msg(f"side.{side}", lang)
-    m = re.fullmatch(r"client(\d+)", side or "")
-    if m:
-        return msg("side.numbered", lang, n=m.group(1))
-    return side
-
-
-def short(text: str, limit: int = SHORT) -> str:
-    """A repr cut to ``limit`` characters (``…`` marks the cut); the tracer's own
-    ``…(N bytes)`` ending of a long bytes repr is kept."""
-    if len(text) <= limit:
-        return text
-    m = _TRUNCATED.search(text)
-    if m:
-        return text[: max(limit - len(m.group(0)), 8)] + m.group(0)
-    return text[: limit - 1] + "…"
-
-
-def bytes_value(text: str | None) -> bytes | None:
-    """The bytes a repr like ``"b'hello'"`` stands for, or None if it is not one."""
-    if not text or not text.lstrip().startswith(("b'", 'b"')):
-        return None
-    try:
-        value = ast.literal_eval(text)
-    except (ValueError, SyntaxError):
-        return None
-    return value if isinstance(value, bytes) else None
-
-
-def address(text: str | None) -> str:
-    """``"('127.0.0.1', 8081)"`` → ``"127.0.0.1:8081"``; anything else is returned as is."""
-    if not text:
-        return ""
-    m = _ADDR.search(text)
-    if not m:
-        return text
-    return f"{m.group(1) or '0.0.0.0'}:{m.group(2)}"
-
-
-def _symbol(value: str, names: tuple[str, ...]) -> str:
-    """A number from the tracer shown as the constant the learner wrote (``2`` → SO_REUSEADDR)."""
-    if value in names:
-        return value
-    for name in names:
-        if str(getattr(socket, name, None)) == value:
-            return name
-    return value
-
-
-def sockopt_args(args: tuple[str, ...]) -> tuple[str, ...]:
-    """setsockopt/getsockopt arguments with level and option as their symbolic names."""
-    if not args:
-        return args
-    level = _symbol(args[0], _LEVELS)
-    out = [level]
-    if len(args) > 1:
-        out.append(_symbol(args[1], _OPTIONS.get(level, ())))
-    return tuple(out) + tuple(args[2:])
-
-
-def call_text(name: str, args: tuple[str, ...] | None) -> str:
-    """The call as the learner wrote it: ``recv(1024)``,
-    ``setsockopt(SOL_SOCKET, SO_REUSEADDR, 1)``."""
-    args = tuple(args or ())
-    if name in ("setsockopt", "getsockopt"):
-        args = sockopt_args(args)
-    return f"{name}({', '.join(short(a) for a in args)})"
-
-
-def _nbytes(n: int, lang: str) -> str:
-    return msg("bytes_one", lang) if n == 1 else msg("bytes", lang, n=f"{n:,}")
-
-
-def _data(text: str, lang: str) -> str:
-    """A bytes repr with its length: ``b'hello' (5 bytes)``."""
-    value = bytes_value(text)
-    if value is None:
-        return short(text)
-    return f"{short(text)} ({_nbytes(len(value), lang)})"
-
-
-def _datagram(result: str) -> str:
-    """The data part of a recvfrom result ``"(b'hi', ('127.0.0.1', 5000))"``."""
-    try:
-        value = ast.literal_eval(result)
-    except (ValueError, SyntaxError):
-        return result
-    if isinstance(value, tuple) and value and isinstance(value[0], bytes):
-        return repr(value[0])
-    return result
-
-
-def _arg(e: Event, i: int) -> str:
-    return e.args[i] if e.args and len(e.args) > i else ""
-
 
 # ---------------------------------------------------------------- per-kind choices
 
+Found = "tuple[str, dict[str, object]] | None"
 
-def _call(e: Event, lang: str) -> tuple[str, dict[str, object]] | None:
+
+def _call(e: Event, n: "Narrator") -> Found:
     name = e.name or "?"
     values: dict[str, object] = {"call": call_text(name, e.args)}
-    first = _arg(e, 0)
+    first = arg_at(e, 0)
+    unix, dgram = e.family == "AF_UNIX", e.socktype == "SOCK_DGRAM"
+    if e.internal:
+        return "call.internal", {**values, "what": msg(f"internal.{e.internal}", n.lang)}
     if name in ("getpeername", "getsockname", "gettimeout", "fileno"):
         return None  # the return says what matters
-    if name in ("bind", "connect", "connect_ex"):
-        return f"call.{name}", {**values, "addr": address(first)}
-    if name in ("recv", "recvfrom"):
-        return f"call.{name}", {**values, "n": first or "?"}
+    if name == "bind":
+        return ("call.bind_unix" if unix else "call.bind"), {**values,
+                                                             "addr": show_address(e.addr)}
+    if name in ("connect", "connect_ex"):
+        addr = show_address(e.addr)
+        if unix:
+            return f"call.{name}_unix", {**values, "addr": addr}
+        if dgram:
+            return "call.connect_dgram", {**values, "addr": addr}
+        mode = mode_suffix(e) if name == "connect" else ("_nonblocking" if e.mode == "nonblocking"
+                                                   else "")
+        return f"call.{name}{mode}", {**values, "addr": addr, "seconds": seconds_text(e.timeout)}
+    if name in ("recv", "recvfrom", "accept"):
+        size = e.size if e.size is not None else (first or "?")
+        return f"call.{name}{mode_suffix(e)}", {**values, "n": size, "seconds": seconds_text(e.timeout)}
     if name in ("send", "sendall"):
-        empty = bytes_value(first) == b""
+        empty = e.payload == b""
         return f"call.{name}{'_empty' if empty else ''}", values
     if name == "sendto":
-        return "call.sendto", {**values, "addr": address(e.args[-1] if e.args else "")}
+        return "call.sendto", {**values, "addr": show_address(e.addr)}
+    if name in ("select", "poll", "epoll"):
+        what = fds_text(e.rfds, e.wfds, n.lang, n.internal_fds(e))
+        key = ("call.select_now" if e.timeout == 0 else
+               "call.select" if e.timeout is None else "call.select_timeout")
+        return key, {"name": name, "what": what, "seconds": seconds_text(e.timeout)}
     if name in ("setsockopt", "getsockopt"):
         args = sockopt_args(tuple(e.args or ()))
         opt = args[1] if len(args) > 1 else "?"
         if name == "setsockopt" and opt == "SO_REUSEADDR" and args[2:] not in (("0",), ("False",)):
             return "call.setsockopt_reuseaddr", values
+        if name == "setsockopt" and opt == "SO_LINGER" and linger_of(args[2:3]) == (1, 0):
+            return "call.setsockopt_linger_rst", values
         return f"call.{name}", {**values, "opt": opt, "value": args[2] if len(args) > 2 else ""}
     if name == "setblocking":
         off = first in ("False", "0")
@@ -172,42 +84,95 @@ def _call(e: Event, lang: str) -> tuple[str, dict[str, object]] | None:
         if first in ("0", "0.0"):
             return "call.settimeout_zero", values
         return "call.settimeout", {**values, "seconds": first}
-    if name in ("listen", "accept", "close", "makefile", "shutdown", "input"):
+    if name == "close":
+        return _close(e), {**values, "n": nbytes_text(e.unread or 0, n.lang)}
+    if name == "shutdown":
+        wire = {"FIN": "_fin", "eof": "_eof"}.get(e.wire or "", "")
+        return f"call.shutdown{wire}", values
+    if name in ("listen", "makefile", "input"):
         return f"call.{name}", values
     return "call.generic", values
 
 
-def _return(e: Event, lang: str) -> tuple[str, dict[str, object]] | None:
+def _close(e: Event) -> str:
+    """Which close sentence: what the kernel sends because of this close()."""
+    released = "_released" if e.held == "released" else ""
+    if e.wire == "FIN":
+        return f"call.close_fin{released}"
+    if e.wire == "RST":
+        return "call.close_rst_linger" if e.linger and tuple(e.linger)[:2] == (1, 0) and \
+            not e.unread else f"call.close_rst{released}"
+    if e.wire == "eof":
+        return f"call.close_eof{released}"
+    if e.wire == "none":
+        if e.held == "makefile":
+            return "call.close_held"
+        return "call.close_dgram" if e.socktype == "SOCK_DGRAM" else "call.close_none"
+    return "call.close"  # a version-1 record: what was sent is not known
+
+
+def _return(e: Event, n: "Narrator") -> Found:
     name, result = e.name or "?", e.result or ""
     values: dict[str, object] = {"name": name, "result": short(result)}
+    lang = n.lang
+    if e.internal:
+        return None
     if name == "accept":
-        fd = _FD.search(result)
-        return "return.accept", {"addr": address(result), "fd": fd.group(1) if fd else "?"}
+        key = "return.accept_unix" if e.family == "AF_UNIX" else "return.accept"
+        peer = host_port(e.addr)
+        if peer and peer[0].startswith("::ffff:"):
+            key = "return.accept_mapped"
+        return key, {"addr": show_address(e.addr), "fd": "?" if e.conn is None else e.conn}
     if name == "connect":
-        return "return.connect", values
+        if e.family == "AF_UNIX":
+            return "return.connect_unix", values
+        return ("return.connect_dgram" if e.socktype == "SOCK_DGRAM" else "return.connect"), values
     if name == "connect_ex":
         if result == "0":
-            return "return.connect_ex_ok", values
+            return ("return.connect_ex_ok_unix" if e.family == "AF_UNIX"
+                    else "return.connect_ex_ok"), values
         code = int(result) if result.isdigit() else -1
-        return "return.connect_ex_err", {**values, "errname": errno_names.errorcode.get(code, "?")}
-    if name in ("recv", "recvfrom"):
-        data = _datagram(result) if name == "recvfrom" else result
-        if bytes_value(data) == b"":
-            return f"return.{name}_empty", {**values, "addr": address(result)}
-        return f"return.{name}", {"data": _data(data, lang), "addr": address(result)}
+        errname = errno_names.errorcode.get(code, "?")
+        if errname == "EINPROGRESS":
+            return "return.connect_ex_progress", {**values, "errname": errname}
+        return "return.connect_ex_err", {**values, "errname": errname}
+    if name in ("recv", "recvfrom", "recv_into"):
+        addr = show_address(e.addr)
+        if e.nbytes == 0:
+            key = f"{name}_empty"
+            if name == "recv" and e.socktype == "SOCK_DGRAM":
+                key = "recv_dgram_empty"  # an empty datagram: b'' does not mean closed
+            return f"return.{key}", {**values, "addr": addr}
+        if name == "recv_into":
+            return "return.recv_into", {**values, "bytes": nbytes_text(e.nbytes or 0, lang)}
+        return f"return.{name}", {"data": data_text(e, lang), "addr": addr}
     if name in ("send", "sendto"):
-        if result == "0":
+        if e.nbytes == 0:
             return f"return.{name}_zero", values
-        n = int(result) if result.isdigit() else 0
-        return f"return.{name}", {**values, "bytes": _nbytes(n, lang)}
+        return f"return.{name}", {**values, "bytes": nbytes_text(e.nbytes or 0, lang)}
     if name == "sendall":
         return "return.sendall", values
     if name in ("getpeername", "getsockname"):
-        return f"return.{name}", {"addr": address(result)}
+        return f"return.{name}", {"addr": show_address(e.addr) or short(result)}
     if name == "gettimeout":
         return ("return.gettimeout_none" if result == "None" else "return.gettimeout"), values
-    if name in ("fileno", "getsockopt"):
-        return f"return.{name}", values
+    if name in ("select", "poll", "epoll"):
+        if not e.rfds and not e.wfds:
+            return "return.select_none", values
+        return "return.select", {**values,
+                                 "what": fds_text(e.rfds, e.wfds, lang, n.internal_fds(e))}
+    if name == "getsockopt":
+        call = n.call_of(e)
+        opt = sockopt_args(tuple(call.args or ()))[1:2] if call is not None else ()
+        if opt == ("SO_ERROR",) and result.isdigit():
+            if result == "0":
+                return "return.so_error_ok", values
+            errname = errno_names.errorcode.get(int(result), "?")
+            key = "return.so_error_refused" if errname == "ECONNREFUSED" else "return.so_error"
+            return key, {**values, "errname": errname}
+        return "return.getsockopt", values
+    if name == "fileno":
+        return "return.fileno", values
     if name == "input":
         return ("return.input_empty", values) if result in ("''", '""') else None
     if result in ("None", ""):
@@ -227,21 +192,44 @@ _RAISE_KEYS = {
 }
 
 
-def _raise(e: Event, lang: str) -> tuple[str, dict[str, object]]:
+def _raise(e: Event, n: "Narrator") -> Found:
     what = e.error or "?"
     if e.message:
         what = f"{what} ({e.message})"
-    values: dict[str, object] = {"name": e.name or "?", "what": what}
+    values: dict[str, object] = {"name": e.name or "?", "what": what,
+                                 "seconds": seconds_text(e.timeout)}
+    unix = e.family == "AF_UNIX"
+    if e.internal:
+        return None  # the call's line said whose socket it is
     if e.errno in (98, errno_names.EADDRINUSE):  # 98 on Linux, 48 on macOS
-        return "raise.in_use", {**values, "error": e.error or "OSError", "errno": e.errno}
-    return _RAISE_KEYS.get(e.error or "", "raise.generic"), values
+        call = n.call_of(e)
+        path = show_address(call.addr) if call is not None and call.addr else "?"
+        return ("raise.in_use_unix" if unix else "raise.in_use"), {
+            **values, "error": e.error or "OSError", "errno": e.errno, "path": path}
+    if e.errname == "EINPROGRESS":
+        return "raise.in_progress", values
+    if e.errname == "ENOTCONN":
+        return "raise.not_connected", values
+    if unix and e.error == "ConnectionRefusedError":
+        return "raise.refused_unix", values
+    if e.socktype == "SOCK_DGRAM" and e.error == "ConnectionRefusedError":
+        return "raise.refused_dgram", values
+    if unix and e.error == "FileNotFoundError" and e.name in ("connect", "connect_ex"):
+        return "raise.no_file_unix", values
+    key = _RAISE_KEYS.get(e.error or "", "raise.generic")
+    if key == "raise.timeout" and e.timeout is not None:
+        key = "raise.timeout_seconds"
+    return key, values
 
 
-def _repeat(e: Event, lang: str) -> tuple[str, dict[str, object]]:
+def _repeat(e: Event, n: "Narrator") -> Found:
     count = e.count or 0
+    lang = n.lang
     times = msg("times_one", lang) if count == 1 else msg("times", lang, n=f"{count:,}")
     values: dict[str, object] = {"name": e.name or "?", "result": short(e.result or ""),
                                  "times": times}
+    if e.internal:
+        return None
     if e.name == "recv" and e.result == "b''":
         return "repeat.recv_empty", values
     if e.name == "send" and e.result == "0":
@@ -249,15 +237,21 @@ def _repeat(e: Event, lang: str) -> tuple[str, dict[str, object]]:
     return "repeat.generic", values
 
 
-def _blocked(e: Event, lang: str) -> tuple[str, dict[str, object]]:
+def _blocked(e: Event, n: "Narrator") -> Found:
     name = e.name or "?"
-    key = {"sendall": "send"}.get(name, name)
+    key = {"sendall": "send", "poll": "select", "epoll": "select"}.get(name, name)
+    if key == "select":
+        call = n.call_of(e)
+        if call is None or not (call.rfds or call.wfds):
+            return "blocked.generic", {"name": name}  # which fds: not known on its own
+        what = fds_text(call.rfds, call.wfds, n.lang, n.internal_fds(e))
+        return "blocked.select", {"name": name, "what": what}
     if key in ("recv", "accept", "input", "connect", "send", "recvfrom"):
         return f"blocked.{key}", {"name": name}
     return "blocked.generic", {"name": name}
 
 
-def _exit(e: Event, lang: str) -> tuple[str, dict[str, object]]:
+def _exit(e: Event, n: "Narrator") -> Found:
     code = e.code
     if code is None:
         return "exit.unknown", {}
@@ -276,12 +270,12 @@ def _exit(e: Event, lang: str) -> tuple[str, dict[str, object]]:
     return "exit.signal", {"signame": signame, "signum": -code}
 
 
-def _input(e: Event, lang: str) -> tuple[str, dict[str, object]]:
+def _input(e: Event, n: "Narrator") -> Found:
     text = (e.text or "").rstrip("\r\n")
     return ("input.typed", {"text": repr(text)}) if text else ("input.enter", {})
 
 
-def _step(e: Event, lang: str) -> tuple[str, dict[str, object]] | None:
+def _step(e: Event, n: "Narrator") -> Found:
     if not e.title and not e.text:
         return None
     if e.title and e.text:
@@ -296,7 +290,7 @@ def tcp_entry(local: str, remote: str, state: str) -> str:
     return f"{local} ↔ {remote} {state}"
 
 
-def _tcp(e: Event, lang: str) -> tuple[str, dict[str, object]]:
+def _tcp(e: Event, n: "Narrator") -> Found:
     if e.states is None:
         return "tcp.cannot", {"reason": e.text or "?"}
     if not e.states:
@@ -306,7 +300,7 @@ def _tcp(e: Event, lang: str) -> tuple[str, dict[str, object]]:
     for _, _, state in e.states:
         if state not in seen and state not in ("LISTEN", "ESTABLISHED"):
             seen.append(state)
-    notes = [msg(f"tcp.explain.{s}", lang) for s in seen if _has(f"tcp.explain.{s}")]
+    notes = [msg(f"tcp.explain.{s}", n.lang) for s in seen if _has(f"tcp.explain.{s}")]
     if notes:
         return "tcp.table_explained", {"entries": entries, "notes": " ".join(notes)}
     return "tcp.table", {"entries": entries}
@@ -320,7 +314,7 @@ def _has(key: str) -> bool:
     return True
 
 
-_HANDLERS: dict[str, Callable[[Event, str], "tuple[str, dict[str, object]] | None"]] = {
+_HANDLERS: dict[str, Callable[[Event, "Narrator"], Found]] = {
     "call": _call,
     "return": _return,
     "raise": _raise,
@@ -334,6 +328,62 @@ _HANDLERS: dict[str, Callable[[Event, str], "tuple[str, dict[str, object]] | Non
 
 
 # ---------------------------------------------------------------- the narrator
+
+
+class Narrator:
+    """Narrates a stream of events in time order. It remembers the call each return, raise
+    or blocked event belongs to (a ``getsockopt(SO_ERROR)`` return, the fds a ``select()``
+    waits for, the path of a failed AF_UNIX ``bind()``) and what was already said once (a
+    port sockteach mapped)."""
+
+    def __init__(self, lang: str = "en", lesson: "Lesson | None" = None) -> None:
+        self.lang, self.lesson = lang, lesson
+        self.said: set = set()
+        self._calls: dict[tuple, Event] = {}
+        self._internal: dict[tuple, dict[int, str]] = {}  # (side, pid) → {fd: "asyncio"}
+        self._modes = Modes()  # a version-1 record's blocking modes
+
+    def internal_fds(self, e: Event) -> dict[int, str]:
+        """The fds of ``e``'s process that are not the learner's (asyncio's own)."""
+        return self._internal.get((e.side, e.pid), {})
+
+    def call_of(self, e: Event) -> Event | None:
+        """The call ``e`` (a return, raise or blocked event) belongs to, if it was seen."""
+        return self._calls.get((e.side, e.pid, e.sock, e.name))
+
+    def __call__(self, event: Event) -> str | None:
+        """One sentence about ``event``, or None when it is not worth a line (see narrate)."""
+        e = self._modes.fill(upgrade(event))
+        key = (e.side, e.pid, e.sock, e.name)
+        if e.internal and e.sock is not None:
+            self._internal.setdefault((e.side, e.pid), {})[e.sock] = e.internal
+        if e.kind == "call":
+            self._calls[key] = e
+        try:
+            return self._sentence(e)
+        finally:
+            if e.kind in ("return", "raise"):
+                self._calls.pop(key, None)
+            elif e.kind == "exit":
+                self._calls = {k: v for k, v in self._calls.items() if k[0] != e.side}
+                self._internal = {k: v for k, v in self._internal.items() if k[0] != e.side}
+
+    def _sentence(self, e: Event) -> str | None:
+        if e.name and e.name.startswith("_"):
+            return None
+        handler = _HANDLERS.get(e.kind)
+        found = handler(e, self) if handler else None
+        if found is None:
+            return None
+        key, values = found
+        text = _text(key, self.lang, self.lesson, values)
+        if e.kind == "call" and e.name in ("bind", "connect", "connect_ex", "sendto"):
+            note = substitution(e, self.lang, self.said)
+            if note:
+                text = msg("note.join", self.lang, text=text, note=note)
+        if e.kind in ("step", "tcp"):
+            return text
+        return msg("line", self.lang, side=side_label(e.side, self.lang), text=text)
 
 
 def _text(key: str, lang: str, lesson: "Lesson | None", values: dict[str, object]) -> str:
@@ -350,16 +400,8 @@ def narrate(event: Event, lang: str = "en", lesson: "Lesson | None" = None) -> s
 
     Socket events are prefixed with the side ("server: …", "客户端2：…"); step and tcp
     events are not (they belong to the whole session). Names starting with ``_`` are
-    implementation details of the socket module and are not narrated.
+    implementation details of the socket module and are not narrated. This is the event on
+    its own; a :class:`Narrator` fed the whole stream also knows the call a return belongs
+    to, and says a mapped port only once.
     """
-    if event.name and event.name.startswith("_"):
-        return None
-    handler = _HANDLERS.get(event.kind)
-    found = handler(event, lang) if handler else None
-    if found is None:
-        return None
-    key, values = found
-    text = _text(key, lang, lesson, values)
-    if event.kind in ("step", "tcp"):
-        return text
-    return msg("line", lang, side=side_label(event.side, lang), text=text)
+    return Narrator(lang, lesson)(event)

@@ -25,7 +25,7 @@ def test_late_events_take_their_place_by_time() -> None:
     assert [e.t for e in tl.events] == [1.0, 2.0, 3.0]
     assert rows(tl) == [
         ("server", "call", "accept()"),
-        ("server", "return", "accept() → (<socket fd=4>, ('127.0.0.1', 51234))"),
+        ("server", "return", "accept() → fd 4 from 127.0.0.1:51234"),
         ("server", "call", "recv(1024)"),
     ]
     # replayed in order: accept finished, recv is what the server waits in
@@ -248,3 +248,65 @@ def test_spin_row_dropped_by_the_cap_does_not_break_the_counter() -> None:
         tl.apply(E(1.0 + i, "client", "call", name="recv", args=["1024"]))
     tl.apply(E(9.0, "server", "repeat", name="recv", result="b''", count=99))
     assert tl.rows[-1].kind == "repeat" and tl.rows[-1].count == 99
+
+
+# ---------------------------------------------------------------- true order (version 2)
+
+V2 = dict(family="AF_INET", socktype="SOCK_STREAM")
+
+
+def exchange() -> list[Event]:
+    """An echo exchange in true ``t`` order: the server's recv returns (1.05) before the
+    client's send returns (1.1) — the send's return is stamped after the bytes arrived."""
+    return [
+        E(0.9, "server", "call", name="recv", args=["1024"], sock=4, size=1024, **V2),
+        E(1.0, "client", "call", name="send", args=["b'hello'"], sock=3, data=b"hello".hex(),
+          **V2),
+        E(1.05, "server", "return", name="recv", sock=4, nbytes=5, data=b"hello".hex(),
+          result="b'hello'", **V2),
+        E(1.07, "server", "output", text="got b'hello'\n", stream="stdout"),
+        E(1.1, "client", "return", name="send", sock=3, nbytes=5, result="5", **V2),
+    ]
+
+
+def test_the_wire_row_follows_the_send_call_before_the_receivers_return() -> None:
+    expected = [
+        ("server", "call", "recv(1024)"),
+        ("client", "call", "send(b'hello')"),
+        ("client", "wire", "b'hello'"),
+        ("server", "return", "recv() → b'hello'"),
+        ("server", "output", "got b'hello'\n"),
+        ("client", "return", "send() → 5"),
+    ]
+    assert rows(Timeline.from_events(exchange())) == expected
+    # arriving in another order (the channels of two processes) changes nothing
+    assert rows(Timeline.from_events(exchange()[::-1])) == expected
+
+
+def test_a_partial_send_corrects_its_wire_row_in_place() -> None:
+    events = [E(1.0, "client", "call", name="send", args=["b'abcdef'"], sock=3,
+                data=b"abcdef".hex(), **V2),
+              E(1.05, "server", "return", name="recv", sock=4, nbytes=3, data=b"abc".hex(),
+                result="b'abc'", **V2),
+              E(1.1, "client", "return", name="send", sock=3, nbytes=3, result="3", **V2)]
+    assert rows(Timeline.from_events(events))[:3] == [
+        ("client", "call", "send(b'abcdef')"), ("client", "wire", "b'abc'"),
+        ("server", "return", "recv() → b'abc'")]
+
+
+def test_a_send_that_raised_crossed_nothing() -> None:
+    events = [E(1.0, "client", "call", name="send", args=["b'x'"], sock=3, data="78", **V2),
+              E(1.1, "client", "raise", name="send", sock=3, error="BrokenPipeError", errno=32,
+                errname="EPIPE", message="[Errno 32] Broken pipe", **V2)]
+    assert [r.kind for r in Timeline.from_events(events).rows] == ["call", "raise"]
+
+
+def test_a_long_send_beyond_the_preview_says_how_much_went() -> None:
+    preview = b"a" * 256
+    offered = "b'" + "a" * 300 + "'…(4194304 bytes)"
+    events = [E(1.0, "client", "call", name="sendall", args=[offered], sock=3,
+                data=preview.hex(), **V2),
+              E(2.0, "client", "return", name="sendall", sock=3, nbytes=4194304, result="None",
+                **V2)]
+    wire = [r.text for r in Timeline.from_events(events).rows if r.kind == "wire"]
+    assert wire == ["b'aaaaaaaaaaaa…(4194304 bytes) (4,194,304 bytes)"]

@@ -11,7 +11,9 @@ import pytest
 from sockteach.events import Event
 from sockteach.i18n import tomllib
 from sockteach.lessons import Lesson
-from sockteach.narrator import address, call_text, narrate, short, side_label
+from sockteach.events import show_address
+from sockteach.legacy import upgrade
+from sockteach.narrator import call_text, narrate, short, side_label
 
 MESSAGES = Path(__file__).resolve().parent.parent / "sockteach" / "messages"
 CJK = re.compile(r"[\u4e00-\u9fff]")
@@ -47,8 +49,10 @@ CASES = [
      "just for this connection",
      "服务端：accept() 返回：客户端从 127.0.0.1:51234 连进来了——一个新的套接字（fd 4）专门负责这个连接"),
     (ev("call", name="bind", args=["('127.0.0.1', 8081)"], real="('127.0.0.1', 40123)"),
-     "server: bind(('127.0.0.1', 8081)) — binds this socket to the address 127.0.0.1:8081",
-     "服务端：bind(('127.0.0.1', 8081))：把这个套接字绑定到地址 127.0.0.1:8081"),
+     "server: bind(('127.0.0.1', 8081)) — binds this socket to the address 127.0.0.1:8081. "
+     "sockteach runs port 8081 on 40123; the program still sees 8081.",
+     "服务端：bind(('127.0.0.1', 8081))：把这个套接字绑定到地址 127.0.0.1:8081。"
+     "sockteach 在 40123 端口上运行 8081 端口；程序看到的仍然是 8081。"),
     (ev("call", "client", name="recv", args=["1024"]),
      "client: recv(1024) waits (blocks) until data arrives, then takes up to 1024 bytes",
      "客户端：recv(1024) 阻塞，等到有数据到达，最多接收 1024 字节"),
@@ -75,9 +79,9 @@ CASES = [
      "连接被重置——对端发来了 RST"),
     (ev("raise", name="bind", error="OSError", errno=98, message="[Errno 98] Address already in use"),
      "server: bind() raised OSError (errno 98) — Address already in use: something still holds "
-     "this address — a running server or a connection in TIME_WAIT",
+     "this address — a running server, or an old connection still closing (FIN_WAIT2, TIME_WAIT)",
      "服务端：bind() 抛出 OSError (errno 98)——地址已被占用 (Address already in use)："
-     "仍有东西占着这个地址——一个还在运行的服务端，或一个处于 TIME_WAIT 状态的连接"),
+     "仍有东西占着这个地址——一个还在运行的服务端，或一个还在关闭过程中的旧连接（FIN_WAIT2、TIME_WAIT 状态）"),
     (ev("blocked", name="recv", seconds=0.5),
      "server: blocked in recv(): nothing to read yet",
      "服务端：阻塞在 recv()：还没有数据可读"),
@@ -227,8 +231,10 @@ def test_a_lesson_can_word_a_sentence_its_own_way(tmp_path: Path) -> None:
 
 
 def test_helpers() -> None:
-    assert address("('127.0.0.1', 8081)") == "127.0.0.1:8081"
-    assert address("('', 8081)") == "0.0.0.0:8081"
+    v1 = ev("call", name="bind", args=["('127.0.0.1', 8081)"])
+    assert show_address(upgrade(v1).addr) == "127.0.0.1:8081"
+    assert show_address(("", 8081)) == "0.0.0.0:8081"
+    assert show_address(("::1", 8081, 0, 0)) == "[::1]:8081"
     long_repr = "b'" + "a" * 300 + "'…(4194304 bytes)"
     cut = short(long_repr)
     assert len(cut) == 60 and cut.endswith("…(4194304 bytes)") and cut.startswith("b'aaa")
