@@ -47,6 +47,7 @@ METHODS = (
 _FOLD_AFTER = 0.05  # seconds between two `repeat` events of one fold
 _BATCH = 0.02  # seconds a trace line may wait to be written with others
 _FOLDABLE = frozenset(("recv", "recv_into", "send", "sendall"))
+_PARTIAL_SETTLE = 0.005  # a line begun this recently is still being written: not yet an event
 _OUTPUT_MAX = 4000  # characters of one output event kept (the rest is counted)
 _FOLD_WRITTEN = 3  # with SOCKTEACH_FOLD_OUTPUT, repeats of a line still written
 _SAY_EVERY = 5.0  # seconds between two "so far" counts of a line folded in the output itself
@@ -137,7 +138,7 @@ class _Channel:
             self.wake.wait()
             time.sleep(_BATCH)  # gather a batch: a period, not a synchronisation
             self.wake.clear()
-            flush_all()
+            flush_all(partial_after=_BATCH)
 
     def _answer_syncs(self, sock):
         while True:
@@ -148,7 +149,7 @@ class _Channel:
             if not request or self.sock is not sock:
                 return
             with self.lock:
-                _flush_pending()
+                _flush_pending(partial_after=_PARTIAL_SETTLE)  # not inside a print()
                 self.emit("sync", True, {})
 
     @property
@@ -245,16 +246,18 @@ def _arm(key, name, result, fields, sig=None):
         _folds[key] = _Fold(name, result, fields, sig)
 
 
-def _flush_pending():
+def _flush_pending(partial_after=0.0):
     if _out_pending:
-        _flush_pending_output()
+        _flush_pending_output(partial_after)
     for fold in list(_folds.values()):
         _flush_one(fold)
 
 
-def flush_all():
+def flush_all(partial_after=0.0):
+    """Write everything waiting. ``partial_after``: the start of a line is written only once it
+    has waited that long (print() writes its text and its newline apart: not between them)."""
     with _channel.lock:
-        _flush_pending()
+        _flush_pending(partial_after)
         _channel.flush()
 
 
@@ -264,8 +267,11 @@ _out_pending = {}  # stream -> [text, t of its first write]
 _fold_output = os.environ.get("SOCKTEACH_FOLD_OUTPUT") == "1"
 
 
-def _flush_pending_output():
+def _flush_pending_output(partial_after=0.0):
+    now = time.monotonic()
     for stream, pending in list(_out_pending.items()):
+        if partial_after and now - pending[1] < partial_after:
+            continue
         del _out_pending[stream]
         _channel.emit("output", False, {"text": pending[0], "stream": stream}, pending[1])
         if _fold_output:  # the held start of a line is written now, before what follows it

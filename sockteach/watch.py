@@ -145,7 +145,7 @@ class Watch:
         self.timeline = Timeline(lang=lang, kernel_rows=rows)
         self.seen = 0
         self.lock = threading.RLock()
-        self.folders: dict[tuple[str, str], OutputFolder] = {}
+        self.folders: dict[tuple, OutputFolder] = {}  # (side, stream[, repeated line])
         self.drivers: list[PeerDriver] = []
         self.last_new = 0.0  # session time when something new last happened
         self._calls_seen: dict[tuple, float] = {}
@@ -227,7 +227,11 @@ class Watch:
             fed: set[tuple[str, str]] = set()
             for e in sorted(new, key=order_key):
                 if e.kind == "output" or (e.kind == "repeat" and e.name == "output"):
+                    # The tracer folds each repeated line on its own (a spin may print two
+                    # lines in turn): each gets a folder of its own, its count climbs there.
                     key = (e.side, e.stream or "stdout")
+                    if e.kind == "repeat":
+                        key += (e.text or "",)
                     fed.add(key)
                     folder = self._folder(key)
                     if e.kind == "output":
@@ -236,10 +240,10 @@ class Watch:
                         pieces = folder.release() + folder.repeat(e.text or "", e.count or 0)
                     self._shown(e.side, pieces, out, e.t, e.pid, e.stream)
                     continue
-                for (side, stream), folder in self.folders.items():
-                    if side == e.side:  # its output so far comes before this event
+                for key, folder in self.folders.items():
+                    if key[0] == e.side:  # its output so far comes before this event
                         pieces = folder.end() if e.kind == "exit" else folder.release()
-                        self._shown(side, pieces, out, e.t, e.pid, stream)
+                        self._shown(key[0], pieces, out, e.t, e.pid, key[1])
                 self.timeline.apply(e)
                 out.append(e)
                 if self._new(e):
@@ -254,9 +258,9 @@ class Watch:
         with self.lock:
             return [f.last for f in self.folders.values() if f.last is not None]
 
-    def _folder(self, key: tuple[str, str]) -> OutputFolder:
+    def _folder(self, key: tuple) -> OutputFolder:
         if key not in self.folders:
-            self.folders[key] = OutputFolder(*key)
+            self.folders[key] = OutputFolder(key[0], key[1])
         return self.folders[key]
 
     def _shown(self, side: str, pieces: list[Piece], out: list[Item], t: float,

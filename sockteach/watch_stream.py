@@ -88,6 +88,9 @@ def stream(watch: "Watch", console: "Console") -> None:
                 break
             wait(watch, TICK)
     finally:
+        # What the programs did up to now reaches the session before the last lines: a
+        # process whose lines still wait in its tracer is asked for them (the order protocol).
+        watch.session.settled(watch.session.now(), timeout=2.0)
         done.set()
         thread.join(timeout=5)
 
