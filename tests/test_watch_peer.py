@@ -85,10 +85,12 @@ def test_lesson_1_spinning_server_prints_a_bounded_number_of_lines(tmp_path):
     streamed = out[:out.index("Watching server.py")].splitlines()
     spin = streamed[next(i for i, line in enumerate(streamed)
                          if line.startswith("server: recv() returned b''")):]
-    # ~100,000 turns of the spin in a few seconds: a handful of lines, not one per turn
-    assert len(spin) < 20 and len(streamed) < 60, "\n".join(streamed)
+    # ~100,000 turns of the spin in a few seconds: a handful of lines, not one per turn (the
+    # client's own ending is among them)
+    assert len(spin) < 30 and len(streamed) < 70, "\n".join(streamed)
+    # each line the spin prints again folds on its own, its count climbing
     counts = [int(m.group(1).replace(",", "")) for m in
-              re.finditer(r"^server │ server===> ⏎ b''  \(×([\d,]+)", out, re.M)]
+              re.finditer(r"^server │ b''  \(×([\d,]+)", out, re.M)]
     assert len(counts) >= 2 and counts == sorted(counts) and counts[-1] > counts[0] > 2, out
     assert sum(line == "server │ b''" for line in streamed) <= 2
     # the spin's narration climbs too: a few lines, not one per repeat
