@@ -146,8 +146,15 @@ def cmd_replay(args: argparse.Namespace, lang: str) -> int:
     from . import replay
     from .i18n import msg
 
+    from .events import VERSION, FormatError
+
     try:
         events = replay.load(args.file)
+    except FormatError as exc:
+        if exc.newer is None:
+            raise _usage(msg("replay.bad_file", lang, path=args.file, error=exc)) from None
+        raise _usage(msg("replay.newer", lang, path=args.file, version=exc.newer,
+                         ours=VERSION)) from None
     except FileNotFoundError:
         raise _usage(msg("watch.no_file", lang, path=args.file)) from None
     except (OSError, ValueError, TypeError) as exc:

@@ -221,7 +221,12 @@ def from_dict(data: dict[str, Any]) -> Event:
 
 
 class FormatError(ValueError):
-    """A file that is not a sockteach event record, or one from a newer version."""
+    """A file that is not a sockteach event record, or one from a newer version (``newer``
+    is then the version it names)."""
+
+    def __init__(self, text: str, newer: int | None = None) -> None:
+        super().__init__(text)
+        self.newer = newer
 
 
 def dump_jsonl(events: Iterable[Event], stream: IO[str]) -> None:
@@ -254,7 +259,7 @@ def load_jsonl(stream: IO[str]) -> Iterator[Event]:
             version = read_header(line)
             if version is not None:
                 if version > VERSION:
-                    raise FormatError(f"version {version}")
+                    raise FormatError(f"version {version}", newer=version)
                 continue
         try:
             data = json.loads(line)

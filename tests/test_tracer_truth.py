@@ -171,3 +171,17 @@ def test_a_record_of_a_newer_version_is_refused_clearly(tmp_path):
     path.write_text('{"format": "sockteach-events", "version": 99}\n', encoding="utf-8")
     with path.open(encoding="utf-8") as f, pytest.raises(FormatError):
         list(load_jsonl(f))
+
+
+def test_replay_of_a_newer_record_says_so_in_both_languages(tmp_path):
+    from conftest import run_cli
+    from sockteach.i18n import msg
+
+    path = tmp_path / "new.jsonl"
+    path.write_text('{"format": "sockteach-events", "version": 99}\n{"t": 0, "side": "x", '
+                    '"kind": "exit"}\n', encoding="utf-8")
+    for lang in ("en", "zh"):
+        result = run_cli("replay", str(path), "--lang", lang)
+        assert result.returncode == 2, result.stdout + result.stderr
+        assert msg("replay.newer", lang, path=str(path), version=99, ours=2) in result.stderr
+        assert "Traceback" not in result.stderr
