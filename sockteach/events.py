@@ -208,7 +208,13 @@ def to_dict(event: Event) -> dict[str, Any]:
 
 def from_dict(data: dict[str, Any]) -> Event:
     """Build an event from its JSON form (version 1 or 2); unknown keys are ignored."""
-    kwargs = {k: v for k, v in data.items() if k in _FIELDS}
+    return Event(**plain_fields(data, _FIELDS))
+
+
+def plain_fields(data: dict[str, Any], keep: Iterable[str]) -> dict[str, Any]:
+    """The ``keep`` fields of a JSON event as Event takes them: lists as tuples, addresses
+    parsed (a version-1 repr too). Used for record files and for the tracer's lines."""
+    kwargs = {k: v for k, v in data.items() if k in keep}
     for name in _TUPLES:
         if kwargs.get(name) is not None:
             kwargs[name] = tuple(kwargs[name])
@@ -217,7 +223,7 @@ def from_dict(data: dict[str, Any]) -> Event:
             kwargs[name] = address(kwargs[name])
     if kwargs.get("states") is not None:
         kwargs["states"] = tuple(tuple(s) for s in kwargs["states"])
-    return Event(**kwargs)
+    return kwargs
 
 
 class FormatError(ValueError):

@@ -22,14 +22,12 @@ from pathlib import Path
 from typing import Callable, Iterable
 
 from . import kernel
-from .events import Event, address, host_port, order_key
+from .events import Event, host_port, order_key, plain_fields
 
 TRACER = Path(__file__).with_name("tracer.py")
 OUTPUT_BATCH = 0.05  # seconds of terminal output read at once (fallback only, see _read_output)
 OUTPUT_EVENT_MAX = 4000  # characters of one output event kept (the rest is counted)
 MONITOR_PERIOD = 0.05
-_ADDRESSES = ("addr", "real", "local", "peer")
-_TUPLES = ("args", "rfds", "wfds", "linger")
 _TRACER_FIELDS = frozenset(
     ("name", "args", "result", "error", "errno", "errname", "message", "count", "text",
      "stream", "sock", "family", "socktype", "mode", "timeout", "addr", "real", "local", "peer",
@@ -665,13 +663,7 @@ class Session:
         record = self.sides.get(side)
         if record is not None and pid is not None:
             record.pids.add(pid)
-        values = {k: v for k, v in data.items() if k in _TRACER_FIELDS}
-        for key in _TUPLES:
-            if values.get(key) is not None:
-                values[key] = tuple(values[key])
-        for key in _ADDRESSES:
-            if key in values:
-                values[key] = address(values[key])
+        values = plain_fields(data, _TRACER_FIELDS)
         return Event(t=float(data.get("mono", time.monotonic())) - self.t0, side=side,
                      kind=kind, **values)
 
