@@ -1,0 +1,38 @@
+"""Event-loop servers under watch: an asyncio server and a selectors server, driven by lesson
+3's scripted client, show their accept, recv and send, and the waits between them; asyncio's
+own wake-up socket is labelled as the event loop's. Real processes over loopback."""
+
+from __future__ import annotations
+
+import shutil
+
+import pytest
+
+from conftest import PROGRAMS, our_processes
+from test_watch_peer import run
+
+
+@pytest.mark.parametrize("script, wait", [("asyncio_echo.py", "epoll() waits until fd"),
+                                          ("selectors_echo.py", "epoll() waits until fd")])
+def test_an_event_loop_server_shows_its_calls_and_its_waits(script, wait, tmp_path):
+    shutil.copy(PROGRAMS / script, tmp_path / "server.py")
+    result, _ = run([str(tmp_path / "server.py"), "--peer", "3:client"], tmp_path)
+    out = result.stdout
+    assert "server: accept() returned: a client connected from 127.0.0.1:" in out, out
+    assert "server: recv() got b'hello'" in out, out
+    assert "server: send(b'HELLO')" in out, out
+    assert wait in out, out
+    assert "client: recv() got b'HELLO'" in out, out
+    if script.startswith("asyncio"):
+        assert "asyncio's own wake-up socket" in out, out
+        assert "setsockopt(SOL_SOCKET, SO_REUSEADDR" in out  # the learner's listener is theirs
+    assert not our_processes()
+
+
+def test_the_empty_message_hang_is_diagnosed_for_a_selectors_server(tmp_path):
+    shutil.copy(PROGRAMS / "selectors_echo.py", tmp_path / "server.py")
+    result, _ = run([str(tmp_path / "server.py"), "--peer", "2:client"], tmp_path)
+    out = result.stdout
+    hang = [line for line in out.splitlines() if line.startswith("⚠ server waits in epoll()")]
+    assert hang and "client in recv()" in hang[0] and "send(b'')" in hang[0], out
+    assert not our_processes()
