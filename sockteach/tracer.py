@@ -210,16 +210,36 @@ def _count(fold):
 
 def _emit(kind, urgent=False, spin=False, t=None, **fields):
     """Write one event, after what is waiting (a partial output line, fold counts). An event
-    that is not part of a spin (``spin``: a wait's call, an empty result) ends every fold."""
-    with _channel.lock:
-        if _out_pending:
-            _flush_pending_output()
-        if _folds:
-            for fold in _folds.values():
-                _flush_one(fold)
-            if not spin:
-                _disarm_all()
-        _channel.emit(kind, urgent, fields, t)
+    that is not part of a spin (``spin``: a wait's call, an empty result) ends every fold.
+    A Ctrl-C that lands meanwhile waits until the event is written (see _on_sigint)."""
+    _local.emitting = True
+    try:
+        with _channel.lock:
+            if _out_pending:
+                _flush_pending_output()
+            if _folds:
+                for fold in _folds.values():
+                    _flush_one(fold)
+                if not spin:
+                    _disarm_all()
+            _channel.emit(kind, urgent, fields, t)
+    finally:
+        _local.emitting = False
+    if _sigint_waiting[0]:
+        _sigint_waiting[0] = False
+        raise KeyboardInterrupt
+
+
+_sigint_waiting = [False]
+
+
+def _on_sigint(signum, frame):
+    """Python's Ctrl-C (KeyboardInterrupt), except in the middle of writing an event: then it
+    is raised as soon as the event is written, so no event of the program is lost to it."""
+    if getattr(_local, "emitting", False):
+        _sigint_waiting[0] = True
+        return
+    raise KeyboardInterrupt
 
 
 def _disarm_all():
@@ -727,6 +747,8 @@ def main():
         os.write = _os_write
         if signal.getsignal(signal.SIGTERM) == signal.SIG_DFL:
             signal.signal(signal.SIGTERM, _on_sigterm)
+        if signal.getsignal(signal.SIGINT) is signal.default_int_handler:
+            signal.signal(signal.SIGINT, _on_sigint)
     import atexit
     atexit.register(_report_exit)
     os._exit = _os_exit

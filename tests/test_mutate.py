@@ -355,9 +355,9 @@ ONCE_SURVIVED = {
     8: ["break_continue L12: break → continue",
         "remove_guard L12: if not data: removed",
         "drop_handler L17: except ConnectionResetError removed"],
-    9: ["remove_try L11: try/except Exception removed",
-        "delete_stmt L17: conn.close() deleted",
-        "remove_guard L13: if not data: removed"],  # was equivalent: spins on a half-close
+    9: ["remove_try L12: try/except Exception removed",
+        "delete_stmt L18: conn.close() deleted",
+        "remove_guard L14: if not data: removed"],  # was equivalent: spins on a half-close
     10: ["delete_stmt L17: f.close() deleted",
          "delete_stmt L18: conn.close() deleted",
          "move_down L13: if not line: moved after "
