@@ -242,6 +242,7 @@ class Session:
         self._blocked_sent: set[tuple] = set()
         # The order protocol (see settled): per channel, the stamp of its newest line.
         self._channel_mono: dict[socket.socket, float] = {}
+        self._exit_mono: dict[int, float] = {}  # pid → when its tracer wrote its last line
         self._closed = False
         self._threads: list[threading.Thread] = []
         self._connections: list[socket.socket] = []
@@ -656,8 +657,10 @@ class Session:
 
     def _from_tracer(self, data: dict) -> Event | None:
         kind = data.get("kind")
+        if kind == "exit" and data.get("pid") is not None:  # its last moment, as it saw it
+            self._exit_mono[data["pid"]] = float(data.get("mono", time.monotonic()))
         if kind in ("exit", "hello", "sync"):
-            return None  # the session reports exits from the real exit status
+            return None  # the session reports exits with the real exit status
         pid = data.get("pid")
         side = data.get("side", "?")
         record = self.sides.get(side)
@@ -728,7 +731,10 @@ class Session:
             self.add(Event(self.now(), record.name, "output", text=text, stream="terminal",
                            pid=record.pid))
         record.exit_code = code
-        self.add(record.exit_event(self.now(), code))
+        # Stamped when the process really ended: its tracer's last line (a process killed by a
+        # signal writes none: then when the session saw it end).
+        last = self._exit_mono.get(record.pid)
+        self.add(record.exit_event(last - self.t0 if last is not None else self.now(), code))
         self._sample_tcp()  # what the kernel's table says now that the process is gone
 
     def _monitor_loop(self) -> None:
