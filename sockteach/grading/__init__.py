@@ -20,14 +20,36 @@ from .. import exercises
 from ..exercises import Exercise, NoSubmission
 from ..i18n import pick, pick_lang
 from ..session import remove_scratch, scratch_dir
+from ..events import Event, order_key
 from .checks import SCENARIOS, Context, Recorder, Stop
 from .result import CheckResult, Result
 from .texts import t
 from .trial import Budget
 
-__all__ = ["check", "grade", "grade_one", "Result", "CheckResult", "RUN_BUDGET"]
+__all__ = ["check", "grade", "grade_one", "rejudge", "Result", "CheckResult", "RUN_BUDGET",
+           "judged_live"]
 
 RUN_BUDGET = 25.0  # seconds for one submission, every check included
+
+
+def _pure(exercise: Exercise):
+    """(driver, judge) of an exercise whose verdicts come from its events alone, or None
+    for one whose scenario still judges as it runs (``grading/scenarios/*``)."""
+    from . import drive_servers, judge_servers
+
+    if exercise.scenario in drive_servers.DRIVERS:
+        return drive_servers.run, judge_servers.judge
+    from . import drive_client, judge_client
+
+    if exercise.scenario in drive_client.DRIVERS:
+        return drive_client.run, judge_client.judge
+    return None
+
+
+def judged_live(number: int | str) -> bool:
+    """Whether exercise ``number`` still judges as it runs (a recorded run of it cannot be
+    judged again)."""
+    return _pure(exercises.get(number)) is None
 
 
 def scenario(name: str) -> Callable[[Context], None]:
@@ -41,9 +63,12 @@ def scenario(name: str) -> Callable[[Context], None]:
 
 
 def check(number: int | str, path: str | os.PathLike | None = None, *, lang: str | None = None,
-          record: bool = True, budget: float = RUN_BUDGET) -> Result:
+          record: bool = True, budget: float = RUN_BUDGET, events: bool = False) -> Result:
     """Grade ``path`` (default: the file ``sockteach start N`` wrote) against lesson
     ``number``'s exercise. Records progress unless ``record=False``.
+
+    With ``events``, ``result.extra["events"]`` holds the run's event stream (what
+    ``check --record`` saves and :func:`rejudge` judges again).
 
     Raises :class:`sockteach.exercises.NoExercise` for a lesson without exercise and
     :class:`sockteach.exercises.NoSubmission` when ``path`` holds no submission.
@@ -52,7 +77,8 @@ def check(number: int | str, path: str | os.PathLike | None = None, *, lang: str
     lang = pick_lang(lang)
     target = exercises.default_submission(exercise) if path is None else Path(path)
     script = exercises.resolve(exercise, target)
-    result = grade_one(exercise, script, lang, budget=budget, name=str(path or target))
+    result = grade_one(exercise, script, lang, budget=budget, name=str(path or target),
+                       events=events)
     if not result.passed:
         from ..watch import watch_command
 
@@ -66,7 +92,7 @@ def check(number: int | str, path: str | os.PathLike | None = None, *, lang: str
 
 def grade_one(exercise: Exercise, path: str | os.PathLike, lang: str = "en", *,
               budget: float = RUN_BUDGET, cancel: threading.Event | None = None,
-              name: str | None = None) -> Result:
+              name: str | None = None, events: bool = False) -> Result:
     """Grade one submission (a file, or a folder holding one). Never raises for a broken
     submission: every problem becomes a failed check that says what happened."""
     started = time.monotonic()
@@ -77,13 +103,22 @@ def grade_one(exercise: Exercise, path: str | os.PathLike, lang: str = "en", *,
     except NoSubmission as exc:
         return _result(exercise, lang, label, {}, None, started, missing=str(exc))
     run_budget = Budget(budget, cancel)
-    rec = Recorder(exercise, lang, run_budget)
     workdir = scratch_dir("sockteach-grade-")
-    ctx = Context(exercise, workdir / exercise.file, lang, run_budget, rec)
+    pure = _pure(exercise)
     error = None
+    if pure is not None:
+        from .drive import Drive
+
+        ctx = Drive(exercise, workdir / exercise.file, lang, run_budget)
+    else:
+        rec = Recorder(exercise, lang, run_budget)
+        ctx = Context(exercise, workdir / exercise.file, lang, run_budget, rec)
     try:
         _copy_submission(script, Path(path), workdir, exercise.file)
-        scenario(exercise.scenario)(ctx)
+        if pure is not None:
+            pure[0](ctx)
+        else:
+            scenario(exercise.scenario)(ctx)
     except Stop:
         pass
     except Exception as exc:  # a grader bug must not pass or crash a batch: say so
@@ -95,25 +130,68 @@ def grade_one(exercise: Exercise, path: str | os.PathLike, lang: str = "en", *,
             except Exception:
                 pass
         remove_scratch(workdir)
-    result = _result(exercise, lang, label, rec.verdicts, rec.stopped_at, started,
-                     error=error, title=title)
+    from .judging import stream
+
+    recorded = stream([trial.session for trial in ctx.trials], budget)
+    if pure is not None:
+        from .judging import Context as JudgeContext
+
+        sheet = pure[1](recorded, JudgeContext(exercise, lang))
+        verdicts, stopped_at = sheet.verdicts, sheet.stopped_at
+    else:
+        verdicts, stopped_at = rec.verdicts, rec.stopped_at
+    result = _result(exercise, lang, label, verdicts, stopped_at, started, error=error,
+                     title=title)
+    if events:
+        result.extra["events"] = recorded
     if not result.passed:
-        _diagnose(result, ctx.trials, lang)
+        _diagnose(result, recorded, lang, live=True)
     return result
 
 
-def _diagnose(result: Result, trials: list, lang: str) -> None:
-    """What the diagnosis catalogue recognises in the runs of a failed submission."""
+def rejudge(number: int | str, recorded: list[Event], *, lang: str | None = None,
+            name: str = "") -> Result:
+    """The verdicts of a recorded grading run of exercise ``number``, judged again from its
+    events alone (``sockteach check N FILE --record run.jsonl`` saved them). Raises
+    :class:`LiveOnly` for an exercise that still judges as it runs."""
+    from .judging import Context as JudgeContext
+
+    exercise = exercises.get(number)
+    lang = pick_lang(lang)
+    pure = _pure(exercise)
+    if pure is None:
+        raise LiveOnly(exercise.number)
+    started = time.monotonic()
+    sheet = pure[1](list(recorded), JudgeContext(exercise, lang))
+    result = _result(exercise, lang, name, sheet.verdicts, sheet.stopped_at, started)
+    if not result.passed:
+        _diagnose(result, recorded, lang, live=False)
+    return result
+
+
+class LiveOnly(Exception):
+    """This exercise's checks still judge as they run: a recording cannot be judged again."""
+
+
+def _diagnose(result: Result, recorded: list[Event], lang: str, live: bool) -> None:
+    """What the diagnosis catalogue recognises in the runs of a failed submission (with the
+    kernel's table as it is now, when the runs were live)."""
     try:
         from .. import kernel
         from ..diagnose import explain
+        from .judging import trials
 
-        rows = kernel.read_rows() if kernel.available() else None
-        found = explain([t.session.sorted_events() for t in trials], lang, rows)
+        rows = kernel.read_rows() if live and kernel.available() else None
+        runs = [sorted((e for e in tr.events if e.kind not in GRADER_KINDS), key=order_key)
+                for tr in trials(recorded)]
+        found = explain(runs, lang, rows)
     except Exception:  # a diagnosis is a help: it must never break grading
         return
     if found:
         result.extra["diagnoses"] = found
+
+
+GRADER_KINDS = ("mark", "resource", "watchdog")  # the grader's own notes, not the programs'
 
 
 def _copy_submission(script: Path, given: Path, workdir: Path, name: str) -> None:
