@@ -327,3 +327,53 @@ def sentence(text: str) -> str:
     if text.endswith((".", "。", "?", "？")):
         return text
     return text + ("。" if any("\u4e00" <= ch <= "\u9fff" for ch in text) else ".")
+
+
+# ---------------------------------------------------------------- a client's facts
+
+
+def connect_outcome(evs: list[Event]) -> str | None:
+    """"ok" once a connect returned; else the error of the last failed attempt; None before
+    any. (create_connection may try ::1 before 127.0.0.1: a refused first try is fine.)"""
+    error = None
+    for e in evs:
+        if e.name not in ("connect", "connect_ex"):
+            continue
+        if e.kind == "raise":
+            error = f"{e.name}() → {e.error}: {e.message}"
+        elif e.kind == "return":
+            if e.name == "connect_ex" and e.result not in ("0", None):
+                error = f"connect_ex() → {e.result}"
+            else:
+                return "ok"
+    return error
+
+
+def connect_target(evs: list[Event]) -> str:
+    """The address of the connect() that succeeded, as the program wrote it."""
+    calls = {}
+    for e in evs:
+        if e.name in ("connect", "connect_ex") and e.kind == "call" and e.args:
+            calls[(e.pid, e.sock)] = e.args[0]
+        elif e.name in ("connect", "connect_ex") and e.kind == "return" and (
+                e.name == "connect" or e.result == "0"):
+            return calls.get((e.pid, e.sock), "?")
+    return "?"
+
+
+def asks_since(evs: list[Event], since: float) -> bool:
+    """It waits in an input() that it called after ``since``."""
+    return any(e.name == "input" for e in pending(evs, since))
+
+
+def blocked_in_recv(evs: list[Event], since: float) -> bool:
+    """It waits in a recv() that the session judged blocked after ``since``."""
+    pend = {(e.sock, e.name) for e in pending(evs) if e.name in ("recv", "recv_into")}
+    return any(e.kind == "blocked" and e.name in ("recv", "recv_into") and e.t >= since
+               and (e.sock, e.name) in pend for e in evs)
+
+
+def empty_sends(evs: list[Event], since: float) -> list[Event]:
+    """Send calls of no bytes after ``since`` (``send(b'')``: nothing goes on the wire)."""
+    return [e for e in evs if e.t >= since and e.kind == "call" and e.name in SEND_NAMES
+            and (e.args[0] in ("b''", "bytearray(b'')", "''") if e.args else e.nbytes == 0)]
