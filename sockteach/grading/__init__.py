@@ -27,7 +27,7 @@ from .texts import t
 from .trial import Budget
 
 __all__ = ["check", "grade", "grade_one", "rejudge", "Result", "CheckResult", "RUN_BUDGET",
-           "judged_live"]
+           "judged_live", "LiveOnly", "OtherExercise"]
 
 RUN_BUDGET = 25.0  # seconds for one submission, every check included
 
@@ -132,7 +132,7 @@ def grade_one(exercise: Exercise, path: str | os.PathLike, lang: str = "en", *,
         remove_scratch(workdir)
     from .judging import stream
 
-    recorded = stream([trial.session for trial in ctx.trials], budget)
+    recorded = stream([trial.session for trial in ctx.trials], budget, exercise.number)
     if pure is not None:
         from .judging import Context as JudgeContext
 
@@ -155,12 +155,17 @@ def rejudge(number: int | str, recorded: list[Event], *, lang: str | None = None
     events alone (``sockteach check N FILE --record run.jsonl`` saved them). Raises
     :class:`LiveOnly` for an exercise that still judges as it runs."""
     from .judging import Context as JudgeContext
+    from .judging import exercise_of
 
     exercise = exercises.get(number)
     lang = pick_lang(lang)
     pure = _pure(exercise)
     if pure is None:
         raise LiveOnly(exercise.number)
+    recorded = list(recorded)
+    other = exercise_of(recorded)
+    if other is not None and other != exercise.number:
+        raise OtherExercise(other)
     started = time.monotonic()
     sheet = pure[1](list(recorded), JudgeContext(exercise, lang))
     result = _result(exercise, lang, name, sheet.verdicts, sheet.stopped_at, started)
@@ -171,6 +176,10 @@ def rejudge(number: int | str, recorded: list[Event], *, lang: str | None = None
 
 class LiveOnly(Exception):
     """This exercise's checks still judge as they run: a recording cannot be judged again."""
+
+
+class OtherExercise(ValueError):
+    """The recording is of another exercise (``args[0]``: its number)."""
 
 
 def _diagnose(result: Result, recorded: list[Event], lang: str, live: bool) -> None:

@@ -109,15 +109,16 @@ def trials(events: Iterable[Event]) -> list[Trial]:
     return [Trial(evs) for evs in out]
 
 
-def stream(sessions: list, budget_seconds: float) -> list[Event]:
+def stream(sessions: list, budget_seconds: float, exercise: int | None = None) -> list[Event]:
     """One grading run's events: the sessions' streams, one after another, each behind its
-    ``trial`` mark, on the first session's clock."""
+    ``trial`` mark (``seconds``: the run's time budget, ``count``: the exercise), on the
+    first session's clock."""
     out: list[Event] = []
     base = sessions[0].t0 if sessions else 0.0
     for session in sessions:
         shift = session.t0 - base
         out.append(Event(round(shift, 6), "grader", "mark", name="trial",
-                         seconds=budget_seconds))
+                         seconds=budget_seconds, count=exercise))
         for e in session.snapshot():
             out.append(replace(e, t=e.t + shift) if shift else e)
     return out
@@ -178,6 +179,11 @@ class Sheet:
         self.fail(name, message, output, at)
         self.stopped_at = name
         raise Stop(name)
+
+
+def exercise_of(events: list[Event]) -> int | None:
+    """The exercise a recorded grading run is of (its first ``trial`` mark says)."""
+    return next((e.count for e in events if e.kind == "mark" and e.name == "trial"), None)
 
 
 def budget_of(events: list[Event]) -> float:
