@@ -12,10 +12,11 @@ from pathlib import Path
 import pytest
 
 from conftest import run_cli
-from sockteach import exercises
+from sockteach import exercises, grading
 
 FIXTURES = Path(__file__).parent / "fixtures" / "exercises"
 GOOD = FIXTURES / "ex01" / "good_with_sendall.py"
+LIVE = [ex.number for ex in exercises.all_exercises() if grading.judged_live(ex.number)]
 BAD = FIXTURES / "ex01" / "bad_not_upper.py"
 
 
@@ -83,7 +84,32 @@ def test_check_speaks_chinese(tmp_path, env):
     assert "提示：" in r.stdout
 
 
+def test_a_recorded_check_judged_again_gives_the_same_verdicts_and_exit_code(tmp_path, env):
+    record = tmp_path / "run.jsonl"
+    r = run_cli("check", "1", str(BAD), "--json", "--record", str(record), env=env,
+                cwd=str(tmp_path))
+    assert r.returncode == 1, r.stderr
+    checked = json.loads(r.stdout)
+    assert record.read_text(encoding="utf-8").startswith('{"format": "sockteach-events"')
+    again = run_cli("rejudge", "1", str(record), "--json", env=env, cwd=str(tmp_path))
+    assert again.returncode == 1, again.stderr
+    assert json.loads(again.stdout) == checked
+    shown = run_cli("rejudge", "1", str(record), env=env, cwd=str(tmp_path))
+    assert shown.returncode == 1 and "got b'hello'" in shown.stdout
+
+    good = tmp_path / "good.jsonl"
+    r = run_cli("check", "1", str(GOOD), "--record", str(good), env=env, cwd=str(tmp_path))
+    assert r.returncode == 0 and "rejudge 1" in r.stderr
+    assert run_cli("rejudge", "1", str(good), env=env, cwd=str(tmp_path)).returncode == 0
+    other = run_cli("rejudge", "3", str(good), env=env, cwd=str(tmp_path))
+    assert other.returncode == 2 and "exercise 1" in other.stderr
+
+
 @pytest.mark.parametrize("args", [
+    ("rejudge", "1", "no-such-record.jsonl"),
+    ("rejudge", "1", str(GOOD)),  # a Python file, not a record
+    *[("rejudge", str(n), str(GOOD)) for n in LIVE[:1]],  # an exercise judged live
+    ("check", "1", str(GOOD), "--record", "no-such-folder/run.jsonl"),
     ("check", "99", str(GOOD)),
     ("check", "1", "no-such-file.py"),
     ("check", "1"),  # nothing started here
