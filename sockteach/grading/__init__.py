@@ -21,29 +21,37 @@ from ..exercises import Exercise, NoSubmission
 from ..i18n import pick, pick_lang
 from ..session import remove_scratch, scratch_dir
 from ..events import Event, order_key
-from .checks import SCENARIOS, Context, Recorder, Stop
+from .checks import Context, Recorder, Stop
 from .result import CheckResult, Result
 from .texts import t
 from .trial import Budget
 
 __all__ = ["check", "grade", "grade_one", "rejudge", "Result", "CheckResult", "RUN_BUDGET",
-           "judged_live", "LiveOnly", "OtherExercise"]
+           "judged_live", "LiveOnly", "OtherExercise", "PURE"]
 
 RUN_BUDGET = 25.0  # seconds for one submission, every check included
+
+
+# Exercises judged from their events: scenario → (driver module, judge module).
+PURE = {
+    "echo_server": ("drive_servers", "judge_servers"),
+    "loop_server": ("drive_servers", "judge_servers"),
+    "restartable_server": ("drive_servers", "judge_servers"),
+    "line_client": ("drive_client", "judge_client"),
+    "concurrent_server": ("drive_concurrent", "judge_concurrent"),
+}
 
 
 def _pure(exercise: Exercise):
     """(driver, judge) of an exercise whose verdicts come from its events alone, or None
     for one whose scenario still judges as it runs (``grading/scenarios/*``)."""
-    from . import drive_servers, judge_servers
+    import importlib
 
-    if exercise.scenario in drive_servers.DRIVERS:
-        return drive_servers.run, judge_servers.judge
-    from . import drive_client, judge_client
-
-    if exercise.scenario in drive_client.DRIVERS:
-        return drive_client.run, judge_client.judge
-    return None
+    names = PURE.get(exercise.scenario)
+    if names is None:
+        return None
+    driver, judge = (importlib.import_module(f".{n}", __package__) for n in names)
+    return driver.run, judge.judge
 
 
 def judged_live(number: int | str) -> bool:
@@ -53,10 +61,8 @@ def judged_live(number: int | str) -> bool:
 
 
 def scenario(name: str) -> Callable[[Context], None]:
-    """The scenario called ``name``: one of :data:`checks.SCENARIOS`, or the ``run`` function
-    of the module ``sockteach.grading.scenarios.<name>`` (one module per later exercise)."""
-    if name in SCENARIOS:
-        return SCENARIOS[name]
+    """The live scenario called ``name``: the ``run`` function of the module
+    ``sockteach.grading.scenarios.<name>`` (one module per exercise not yet in :data:`PURE`)."""
     import importlib
 
     return importlib.import_module(f".scenarios.{name}", __package__).run

@@ -288,9 +288,3 @@ def reset_then_next(ctx: Context, trial: Trial, addr: tuple) -> tuple[bool, str,
     trial.wait(lambda: left_reaction(trial, t_reset), LEAVE)
     return serve_next(ctx, trial, addr, b"after a reset")
 
-
-# The scenarios of exercises 1-4 are drivers now (drive_servers, drive_client).
-from .drive_client import DRIVERS as _CLIENT  # noqa: E402
-from .drive_servers import DRIVERS as _SERVERS  # noqa: E402
-
-SCENARIOS: dict[str, Callable] = {**_SERVERS, **_CLIENT}

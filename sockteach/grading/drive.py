@@ -135,7 +135,14 @@ def leave_normally(trial: Trial, peer: Peer) -> bool:
     trial.wait(lambda: left_reaction(trial, t_left), LEAVE)
     if peer_port is None:
         return False
-    closed = watch_table(trial, "close_wait", port, CLOSE, lambda states: not any(
+    return watch_close_wait(trial, port, peer_port, "close_wait")
+
+
+def watch_close_wait(trial: Trial, port: int, peer_port: int, what: str) -> bool:
+    """Watch the server's end (``port``) of the connection from ``peer_port`` in the kernel's
+    table for :data:`CLOSE` seconds (a window called ``what``): True when it was still in
+    CLOSE_WAIT at the end."""
+    closed = watch_table(trial, what, port, CLOSE, lambda states: not any(
         _port(local) == port and _port(remote) == peer_port and state == "CLOSE_WAIT"
         for local, remote, state in states))
     return closed is False

@@ -209,10 +209,11 @@ def _window(tr: Trial, what: str) -> tuple[Event | None, list[Event]]:
     return mark, samples
 
 
-def lingered(tr: Trial, conn: Connect) -> float | None:
+def lingered(tr: Trial, conn: Connect, what: str = "close_wait") -> float | None:
     """Linux: how long the server's end of ``conn`` stayed in CLOSE_WAIT when it still was
-    when the grader stopped looking; None once it was closed (or without the table)."""
-    mark, samples = _window(tr, "close_wait")
+    when the grader stopped looking (the window ``what``); None once it was closed (or
+    without the table)."""
+    mark, samples = _window(tr, what)
     if mark is None or not samples or conn.local is None:
         return None
     port, peer_port = conn.address[1], conn.local[1]
