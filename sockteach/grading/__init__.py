@@ -39,6 +39,7 @@ PURE = {
     "restartable_server": ("drive_servers", "judge_servers"),
     "line_client": ("drive_client", "judge_client"),
     "concurrent_server": ("drive_concurrent", "judge_concurrent"),
+    "closing_server": ("drive_closing", "judge_closing"),
 }
 
 

@@ -307,23 +307,25 @@ def loop_server(sheet: Sheet, runs: list[Trial]) -> None:
     record_next(sheet, at, "next_after_reset", "reset", ok, message, output)
 
 
-def _reset_then_next(ctx: Context, at: Trial) -> tuple[bool, str, str]:
+def reset_then_next(ctx: Context, at: Trial, first: int) -> tuple[bool, str, str]:
+    """A client (the ``first``-th connection) exchanged one message and reset the
+    connection; the next one must be served: (answered right, message, output)."""
     run = at.run(SIDE)
     conns = connects(at.events)
-    if len(conns) < 3:
+    if len(conns) <= first:
         return False, ctx.text("not_reached"), ""
-    first = conns[2]
-    if first.error is not None:
-        return False, connect_failed(ctx, run, first), facts.shown_output(run.events)
-    got = replies(at.events, first.side)
-    if not got or got[0].got != b"ONE":
-        if not got:
-            return False, ctx.text("not_reached"), ""
-        return (False, reply_problem(ctx, run, got[0], b"ONE", accepted_since=first.t),
+    reset = conns[first]
+    if reset.error is not None:
+        return False, connect_failed(ctx, run, reset), facts.shown_output(run.events)
+    got = replies(at.events, reset.side)
+    if not got:
+        return False, ctx.text("not_reached"), ""
+    if got[0].got != b"ONE":
+        return (False, reply_problem(ctx, run, got[0], b"ONE", accepted_since=reset.t),
                 facts.shown_output(run.events))
-    if len(conns) < 4:
+    if len(conns) <= first + 1:
         return False, ctx.text("not_reached"), ""
-    return judge_next(ctx, at, conns[3], b"after a reset")
+    return judge_next(ctx, at, conns[first + 1], b"after a reset")
 
 
 def restartable_server(sheet: Sheet, runs: list[Trial]) -> None:
@@ -338,7 +340,7 @@ def restartable_server(sheet: Sheet, runs: list[Trial]) -> None:
         record_next(sheet, at, "next_client", "normal", ok, message, output)
     else:  # and after a client that leaves abruptly, as in lesson 3
         at = tr.at("next_client:reset")
-        ok2, message2, output2 = _reset_then_next(ctx, at)
+        ok2, message2, output2 = reset_then_next(ctx, at, 2)
         if ok2:
             sheet.ok("next_client", ctx.text("next.ok", how=ctx.text("how.normal"))
                      + sep(ctx.lang) + message + sep(ctx.lang)

@@ -183,6 +183,15 @@ class Peer:
         self._add("return", "recv", data=_hex(got), nbytes=len(got), text=end,
                   result=repr(got))
 
+    def shutdown_write(self) -> None:
+        """Send a FIN but keep reading (``shutdown(SHUT_WR)``): the server's FIN then shows
+        as the end of the stream."""
+        self._add("call", "shutdown", wire="FIN", args=("SHUT_WR",))
+        try:
+            self.sock.shutdown(socket.SHUT_WR)
+        except OSError:
+            pass
+
     def close(self) -> None:
         """A normal close: FIN, the server's recv returns b''."""
         if not self.closed:
@@ -242,10 +251,23 @@ def replies(evs: list[Event], side: str | None = None) -> list[Reply]:
         elif out and e.kind == "raise" and e.name == "sendall":
             out[-1].end = "reset" if e.error in ("ConnectionResetError",
                                                  "BrokenPipeError") else "eof"
-        elif out and e.kind == "return" and e.name == "recv":
-            out[-1].got = e.payload or b""
+        elif out and e.kind == "return" and e.name == "recv" and out[-1].end == "pending":
+            out[-1].got = e.payload or b""  # a later read (after the reply) is not the reply
             out[-1].end = e.text
     return out
+
+
+@dataclass
+class Read:
+    t: float
+    got: bytes
+    end: str | None
+
+
+def reads(evs: list[Event], side: str) -> list[Read]:
+    """Every read of the peer ``side`` (a reply, or what came after it), in order."""
+    return [Read(e.t, e.payload or b"", e.text) for e in evs if e.side == side
+            and e.kind == "return" and e.name == "recv"]
 
 
 class UpperServer:
