@@ -40,6 +40,7 @@ PURE = {
     "line_client": ("drive_client", "judge_client"),
     "concurrent_server": ("drive_concurrent", "judge_concurrent"),
     "closing_server": ("drive_closing", "judge_closing"),
+    "line_server": ("drive_line_server", "judge_line_server"),
 }
 
 

@@ -88,9 +88,11 @@ def settle(trial: Trial, reply: Reply) -> None:
             trial.wait(lambda: trial.exited(), 2.0)
 
 
-def exchange(trial: Trial, peer: Peer, data: bytes, checkpoint: str) -> Reply:
-    """One message and its upper-case reply; a wrong one ends the run."""
-    reply = trial.exchange(peer, data, data.upper(), REPLY)
+def exchange(trial: Trial, peer: Peer, data: bytes, checkpoint: str,
+             expected: bytes | None = None) -> Reply:
+    """One message and its reply (default: the message in upper case); a wrong one ends the
+    run."""
+    reply = trial.exchange(peer, data, data.upper() if expected is None else expected, REPLY)
     if not reply.ok:
         settle(trial, reply)
         trial.checkpoint(checkpoint)

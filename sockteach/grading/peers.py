@@ -183,14 +183,17 @@ class Peer:
         self._add("return", "recv", data=_hex(got), nbytes=len(got), text=end,
                   result=repr(got))
 
-    def shutdown_write(self) -> None:
+    def shutdown_write(self) -> bool:
         """Send a FIN but keep reading (``shutdown(SHUT_WR)``): the server's FIN then shows
         as the end of the stream."""
         self._add("call", "shutdown", wire="FIN", args=("SHUT_WR",))
         try:
             self.sock.shutdown(socket.SHUT_WR)
-        except OSError:
-            pass
+        except OSError as exc:
+            self._raise("shutdown", exc)
+            return False
+        self._add("return", "shutdown")
+        return True
 
     def close(self) -> None:
         """A normal close: FIN, the server's recv returns b''."""
