@@ -41,6 +41,7 @@ PURE = {
     "concurrent_server": ("drive_concurrent", "judge_concurrent"),
     "closing_server": ("drive_closing", "judge_closing"),
     "line_server": ("drive_line_server", "judge_line_server"),
+    "idle_server": ("drive_idle_server", "judge_idle_server"),
 }
 
 
