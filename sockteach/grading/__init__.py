@@ -42,6 +42,7 @@ PURE = {
     "closing_server": ("drive_closing", "judge_closing"),
     "line_server": ("drive_line_server", "judge_line_server"),
     "idle_server": ("drive_idle_server", "judge_idle_server"),
+    "framed_server": ("drive_framed_server", "judge_framed_server"),
 }
 
 

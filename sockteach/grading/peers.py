@@ -67,6 +67,7 @@ class Reply:
     got: bytes
     end: str | None  # None, "eof" (the server closed), "reset", "timeout", "refused"
     t_sent: float
+    send_failed: bool = False  # the send itself failed (``end`` says how)
 
     @property
     def ok(self) -> bool:
@@ -254,6 +255,7 @@ def replies(evs: list[Event], side: str | None = None) -> list[Reply]:
         elif out and e.kind == "raise" and e.name == "sendall":
             out[-1].end = "reset" if e.error in ("ConnectionResetError",
                                                  "BrokenPipeError") else "eof"
+            out[-1].send_failed = True
         elif out and e.kind == "return" and e.name == "recv" and out[-1].end == "pending":
             out[-1].got = e.payload or b""  # a later read (after the reply) is not the reply
             out[-1].end = e.text
