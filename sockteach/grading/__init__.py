@@ -43,6 +43,7 @@ PURE = {
     "line_server": ("drive_line_server", "judge_line_server"),
     "idle_server": ("drive_idle_server", "judge_idle_server"),
     "framed_server": ("drive_framed_server", "judge_framed_server"),
+    "unix_server": ("drive_unix_server", "judge_unix_server"),
 }
 
 

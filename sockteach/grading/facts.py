@@ -88,6 +88,32 @@ def listen_address(evs: list[Event]) -> tuple | None:
     return None
 
 
+def listening_on(evs: list[Event]) -> str | tuple | None:
+    """What the run listens on: a path (AF_UNIX; version 1 wrote it as a repr) or an
+    (ip, port) tuple; from the ``listen`` return (else the address ``bind`` asked for)."""
+    import ast
+
+    for e in reversed(evs):
+        if e.kind == "return" and e.name == "listen":
+            value = e.real
+            if not value:  # getsockname() failed: the address asked for in bind()
+                value = next((b.addr if b.addr is not None else (b.args or (None,))[0]
+                              for b in reversed(evs) if b.kind == "call" and b.name == "bind"
+                              and b.sock == e.sock), None)
+            if isinstance(value, str) and value[:1] in ("'", '"', "(") or \
+                    isinstance(value, str) and value[:2] in ("b'", 'b"'):
+                try:
+                    value = ast.literal_eval(value)
+                except (ValueError, SyntaxError):
+                    return None
+            if isinstance(value, bytes):
+                value = value.decode("utf-8", "surrogateescape")
+            if isinstance(value, list):
+                value = tuple(value)
+            return value if isinstance(value, (str, tuple)) and value != "" else None
+    return None
+
+
 def nominal_address(evs: list[Event]) -> str:
     """The address the program asked for in bind(), as the learner wrote it."""
     for e in reversed(evs):
