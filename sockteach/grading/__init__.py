@@ -44,6 +44,7 @@ PURE = {
     "idle_server": ("drive_idle_server", "judge_idle_server"),
     "framed_server": ("drive_framed_server", "judge_framed_server"),
     "unix_server": ("drive_unix_server", "judge_unix_server"),
+    "udp_server": ("drive_udp_server", "judge_udp_server"),
 }
 
 

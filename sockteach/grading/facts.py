@@ -114,6 +114,31 @@ def listening_on(evs: list[Event]) -> str | tuple | None:
     return None
 
 
+def bound(evs: list[Event]) -> tuple[Event, Event] | None:
+    """The first bind call that returned or raised, with that return (or raise)."""
+    calls = {}
+    for e in evs:
+        if e.name != "bind":
+            continue
+        if e.kind == "call":
+            calls[(e.pid, e.sock)] = e
+        elif e.kind in ("return", "raise"):
+            call = calls.get((e.pid, e.sock))
+            if call is not None:
+                return call, e
+    return None
+
+
+def bound_address(call: Event) -> tuple | None:
+    """Where a bind call really bound (loopback for a wildcard host), as (host, port)."""
+    for value in (call.real, call.addr, call.args[0] if call.args else None):
+        hp = host_port(address(value))
+        if hp is not None:
+            host = hp[0] if hp[0] not in ("", "0.0.0.0", "localhost") else "127.0.0.1"
+            return host, hp[1]
+    return None
+
+
 def nominal_address(evs: list[Event]) -> str:
     """The address the program asked for in bind(), as the learner wrote it."""
     for e in reversed(evs):
