@@ -45,6 +45,7 @@ PURE = {
     "framed_server": ("drive_framed_server", "judge_framed_server"),
     "unix_server": ("drive_unix_server", "judge_unix_server"),
     "udp_server": ("drive_udp_server", "judge_udp_server"),
+    "sendall_server": ("drive_sendall_server", "judge_sendall_server"),
 }
 
 
