@@ -37,10 +37,9 @@ def number_of(path: Path) -> int:
     return int(path.parent.name[2:])
 
 
-def test_every_exercise_judged_from_its_events_has_every_fixture_recorded():
-    pure = [ex.number for ex in exercises.all_exercises() if not grading.judged_live(ex.number)]
-    assert pure and NUMBERS == pure
-    for n in pure:
+def test_every_exercise_has_every_fixture_recorded():
+    assert NUMBERS == [ex.number for ex in exercises.all_exercises()]
+    for n in NUMBERS:
         fixtures = {p.stem for p in (FIXTURES / f"ex{n:02d}").glob("*.py")}
         assert {p.stem for p in (RECORDED / f"ex{n:02d}").glob("*.jsonl")} == fixtures
 
@@ -113,13 +112,10 @@ def test_a_watchdog_stop_fails_the_check_it_happened_in():
     assert result.check("listens").passed
 
 
-def test_a_recording_of_another_exercise_or_of_a_live_one_is_refused():
+def test_a_recording_of_another_exercise_is_refused():
     recorded = load(RECORDED / "ex01" / "good_tutorial.jsonl")
     with pytest.raises(grading.OtherExercise):
         grading.rejudge(3, recorded)
-    live = next(ex.number for ex in exercises.all_exercises() if grading.judged_live(ex.number))
-    with pytest.raises(grading.LiveOnly):
-        grading.rejudge(live, recorded)
 
 
 def test_facts_read_version_2_events():

@@ -1,9 +1,12 @@
-"""The grader: the session plus checks.
+"""The grader: the session plus pure judges.
 
 ``check(N, path)`` grades one submission of lesson N's exercise and returns a :class:`Result`
 (a checklist that renders itself). ``grade(N, paths, jobs=J)`` grades many in parallel (each in
-its own sessions). Submissions run from a temporary copy, under the tracer, with rlimits, on
-ports the grader owns, against the grader's own peers; see :mod:`.checks`.
+its own sessions). A submission runs from a temporary copy, under the tracer, with rlimits, on
+ports the grader owns, against the grader's own peers — the exercise's *driver*
+(``drive_*.py``), which records everything in the event stream and decides nothing. The
+exercise's *judge* (``judge_*.py``) then reads that stream alone and gives the verdicts, so
+``rejudge(N, events)`` of a recorded run (``check --record``) gives the same ones.
 """
 
 from __future__ import annotations
@@ -21,58 +24,46 @@ from ..exercises import Exercise, NoSubmission
 from ..i18n import pick, pick_lang
 from ..session import remove_scratch, scratch_dir
 from ..events import Event, order_key
-from .checks import Context, Recorder, Stop
 from .result import CheckResult, Result
 from .texts import t
+from .drive import Drive
+from .judging import Context as JudgeContext
+from .judging import exercise_of, stream
 from .trial import Budget
 
 __all__ = ["check", "grade", "grade_one", "rejudge", "Result", "CheckResult", "RUN_BUDGET",
-           "judged_live", "LiveOnly", "OtherExercise", "PURE"]
+           "OtherExercise", "PURE"]
 
 RUN_BUDGET = 25.0  # seconds for one submission, every check included
 
 
-# Exercises judged from their events: scenario → (driver module, judge module).
+# Each exercise's scenario → (its driver module, its judge module).
 PURE = {
     "echo_server": ("drive_servers", "judge_servers"),
     "loop_server": ("drive_servers", "judge_servers"),
     "restartable_server": ("drive_servers", "judge_servers"),
     "line_client": ("drive_client", "judge_client"),
+    "sendall_server": ("drive_sendall_server", "judge_sendall_server"),
+    "framed_server": ("drive_framed_server", "judge_framed_server"),
+    "udp_server": ("drive_udp_server", "judge_udp_server"),
+    "idle_server": ("drive_idle_server", "judge_idle_server"),
+    "unix_server": ("drive_unix_server", "judge_unix_server"),
+    "line_server": ("drive_line_server", "judge_line_server"),
     "concurrent_server": ("drive_concurrent", "judge_concurrent"),
     "closing_server": ("drive_closing", "judge_closing"),
-    "line_server": ("drive_line_server", "judge_line_server"),
-    "idle_server": ("drive_idle_server", "judge_idle_server"),
-    "framed_server": ("drive_framed_server", "judge_framed_server"),
-    "unix_server": ("drive_unix_server", "judge_unix_server"),
-    "udp_server": ("drive_udp_server", "judge_udp_server"),
-    "sendall_server": ("drive_sendall_server", "judge_sendall_server"),
 }
 
 
-def _pure(exercise: Exercise):
-    """(driver, judge) of an exercise whose verdicts come from its events alone, or None
-    for one whose scenario still judges as it runs (``grading/scenarios/*``)."""
+def _parts(exercise: Exercise):
+    """(driver, judge) of the exercise: ``run(drive)`` and ``judge(events, ctx)``."""
     import importlib
 
     names = PURE.get(exercise.scenario)
     if names is None:
-        return None
+        raise KeyError(f"lesson {exercise.number}: no grader for scenario "
+                       f"{exercise.scenario!r}")
     driver, judge = (importlib.import_module(f".{n}", __package__) for n in names)
     return driver.run, judge.judge
-
-
-def judged_live(number: int | str) -> bool:
-    """Whether exercise ``number`` still judges as it runs (a recorded run of it cannot be
-    judged again)."""
-    return _pure(exercises.get(number)) is None
-
-
-def scenario(name: str) -> Callable[[Context], None]:
-    """The live scenario called ``name``: the ``run`` function of the module
-    ``sockteach.grading.scenarios.<name>`` (one module per exercise not yet in :data:`PURE`)."""
-    import importlib
-
-    return importlib.import_module(f".scenarios.{name}", __package__).run
 
 
 def check(number: int | str, path: str | os.PathLike | None = None, *, lang: str | None = None,
@@ -117,42 +108,28 @@ def grade_one(exercise: Exercise, path: str | os.PathLike, lang: str = "en", *,
         return _result(exercise, lang, label, {}, None, started, missing=str(exc))
     run_budget = Budget(budget, cancel)
     workdir = scratch_dir("sockteach-grade-")
-    pure = _pure(exercise)
+    drive, judge = _parts(exercise)
+    d = Drive(exercise, workdir / exercise.file, lang, run_budget)
     error = None
-    if pure is not None:
-        from .drive import Drive
-
-        ctx = Drive(exercise, workdir / exercise.file, lang, run_budget)
-    else:
-        rec = Recorder(exercise, lang, run_budget)
-        ctx = Context(exercise, workdir / exercise.file, lang, run_budget, rec)
     try:
         _copy_submission(script, Path(path), workdir, exercise.file)
-        if pure is not None:
-            pure[0](ctx)
-        else:
-            scenario(exercise.scenario)(ctx)
-    except Stop:
-        pass
+        drive(d)
     except Exception as exc:  # a grader bug must not pass or crash a batch: say so
         error = f"{type(exc).__name__}: {exc}"
     finally:
-        for trial in ctx.trials:
+        for trial in d.trials:
             try:
                 trial.close()
             except Exception:
                 pass
         remove_scratch(workdir)
-    from .judging import stream
-
-    recorded = stream([trial.session for trial in ctx.trials], budget, exercise.number)
-    if pure is not None:
-        from .judging import Context as JudgeContext
-
-        sheet = pure[1](recorded, JudgeContext(exercise, lang))
+    recorded = stream([trial.session for trial in d.trials], budget, exercise.number)
+    verdicts, stopped_at = {}, None
+    try:  # after a grader bug too: what was checked before it stands
+        sheet = judge(recorded, JudgeContext(exercise, lang))
         verdicts, stopped_at = sheet.verdicts, sheet.stopped_at
-    else:
-        verdicts, stopped_at = rec.verdicts, rec.stopped_at
+    except Exception as exc:
+        error = error or f"{type(exc).__name__}: {exc}"
     result = _result(exercise, lang, label, verdicts, stopped_at, started, error=error,
                      title=title)
     if events:
@@ -166,29 +143,20 @@ def rejudge(number: int | str, recorded: list[Event], *, lang: str | None = None
             name: str = "") -> Result:
     """The verdicts of a recorded grading run of exercise ``number``, judged again from its
     events alone (``sockteach check N FILE --record run.jsonl`` saved them). Raises
-    :class:`LiveOnly` for an exercise that still judges as it runs."""
-    from .judging import Context as JudgeContext
-    from .judging import exercise_of
-
+    :class:`OtherExercise` for a recording of another exercise."""
     exercise = exercises.get(number)
     lang = pick_lang(lang)
-    pure = _pure(exercise)
-    if pure is None:
-        raise LiveOnly(exercise.number)
+    _drive, judge = _parts(exercise)
     recorded = list(recorded)
     other = exercise_of(recorded)
     if other is not None and other != exercise.number:
         raise OtherExercise(other)
     started = time.monotonic()
-    sheet = pure[1](list(recorded), JudgeContext(exercise, lang))
+    sheet = judge(recorded, JudgeContext(exercise, lang))
     result = _result(exercise, lang, name, sheet.verdicts, sheet.stopped_at, started)
     if not result.passed:
         _diagnose(result, recorded, lang, live=False)
     return result
-
-
-class LiveOnly(Exception):
-    """This exercise's checks still judge as they run: a recording cannot be judged again."""
 
 
 class OtherExercise(ValueError):
