@@ -147,3 +147,24 @@ def test_what_it_is_doing_comes_from_the_last_sample():
              Event(0.9, "server", "output", text="Traceback (most recent call last):\n"
                                                  "ValueError: boom\n", pid=7)]
     assert "ValueError: boom" in facts.doing(ended, "en", start)
+
+
+def test_judging_touches_no_socket_process_or_kernel_table(monkeypatch):
+    import os
+    import socket
+    import subprocess
+
+    import psutil
+
+    from sockteach import kernel
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("a judge must read the events only")
+
+    for target, name in ((socket, "socket"), (socket, "create_connection"),
+                         (subprocess, "Popen"), (os, "fork"), (psutil, "Process"),
+                         (kernel, "read_rows"), (kernel, "connections")):
+        monkeypatch.setattr(target, name, refuse)
+    for path in RECORDS:
+        result = grading.rejudge(number_of(path), load(path), lang="en")
+        assert result.checks

@@ -15,20 +15,11 @@ from .. import kernel
 from ..events import Event
 from ..exercises import Exercise
 from . import facts
-from .peers import Budget, Peer, Reply
+from .exchanges import Reply
+from .peers import Budget, Peer
+from .plan import (ACCEPT, CLOSE, INPUT, LEAVE, PRINT, REPLY, SECOND, START, STOP,  # noqa: F401
+                   TIME_WAIT, loopback)
 from .trial import Trial
-
-# Deadlines (seconds). A correct program meets each in milliseconds; only broken ones wait.
-START = 3.0  # to listen (server) or connect (client)
-ACCEPT = 2.0
-REPLY = 2.0
-INPUT = 2.0
-PRINT = 1.0
-LEAVE = 1.0  # for the server to react to a client that left
-STOP = 1.0  # for Ctrl-C to end the server before SIGKILL
-TIME_WAIT = 1.0
-CLOSE = 2.0  # for the server to close its end after a client left (Linux: CLOSE_WAIT ends)
-SECOND = 1.5  # for a second copy of a running server to fail (or listen)
 
 
 class End(Exception):
@@ -49,10 +40,6 @@ class Drive:
         trial = Trial(self.script, side, self.lang, self.budget)
         self.trials.append(trial)
         return trial
-
-
-def loopback(host: str) -> bool:
-    return host.startswith("127.") or host in ("::1", "localhost")
 
 
 def start_server(trial: Trial, checkpoint: str) -> tuple | None:

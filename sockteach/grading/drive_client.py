@@ -7,16 +7,10 @@ from ..events import Event
 from ..session import SessionError
 from . import facts
 from .drive import INPUT, PRINT, REPLY, START, Drive
-from .peers import UpperServer, peer_received
+from .exchanges import peer_received
+from .peers import UpperServer
+from .plan import WIDE_LINE, printed_forms
 from .trial import Trial
-
-WIDE_LINE = "你好 ping 2"  # not ASCII; and its reply differs from the echo of what was typed
-
-
-def printed_forms(got: bytes) -> tuple[str, str]:
-    """How the client may show the reply ``got.upper()``: decoded, or as print(data) does."""
-    reply = got.upper()
-    return reply.decode("utf-8", "replace").strip(), repr(reply.strip())[2:-1]
 
 
 def line_client(d: Drive) -> None:

@@ -12,21 +12,8 @@ import struct
 from .drive import (LEAVE, REPLY, Drive, End, connect, exchange, leave_normally, left_reaction,
                     settle, start_server)
 from .facts import RECV_NAMES
+from .plan import IN_PIECES, PART, PAYLOADS, PIECE_WAIT, SIZE, frame, pieces_of
 from .trial import Trial
-
-PIECE_WAIT = 1.0  # seconds for the server to go back to recv() after a piece arrived
-PAYLOADS = [b"one", b"two two", b"three three three"]
-IN_PIECES = b"sent in pieces: " + b"abc" * 400
-SIZE, PART = 20, 5  # the half frame: a header announcing SIZE bytes, and PART of them
-
-
-def frame(payload: bytes) -> bytes:
-    return struct.pack(">I", len(payload)) + payload
-
-
-def pieces_of(data: bytes) -> list[bytes]:
-    cuts = [0, 2, 4 + 10, len(data)]
-    return [data[a:b] for a, b in zip(cuts, cuts[1:])]
 
 
 def _nodelay(peer) -> None:
@@ -55,7 +42,7 @@ def _in_pieces(trial: Trial, peer) -> None:
         t_piece = trial.now()
         problem = peer.send(piece)
         if problem is not None:
-            from .peers import Reply
+            from .exchanges import Reply
 
             settle(trial, Reply(piece, expected, b"", "reset" if problem == "reset" else "eof",
                                 t_piece))
@@ -77,7 +64,7 @@ def _in_pieces(trial: Trial, peer) -> None:
         got += peer.drain()
     peer.received(got, end)
     if got != expected:
-        from .peers import Reply
+        from .exchanges import Reply
 
         settle(trial, Reply(data, expected, got, end, t_piece))
     trial.checkpoint("frame_in_pieces")

@@ -14,11 +14,8 @@ from .drive import (LEAVE, REPLY, Drive, End, connect, exchange, left_reaction,
                     reset_then_next, settle, start_server)
 from .facts import SPIN_LIMIT
 from .peers import Peer
+from .plan import DROP, PAUSE, QUIET
 from .trial import Trial
-
-QUIET = 2.0  # seconds with no client at all: the server must still be there
-PAUSE = 0.4  # a short pause between two messages: the client must not be dropped
-DROP = 3.0  # an idle client must be dropped within this (the task says about 1 s)
 
 
 def closed_within(trial: Trial, peer: Peer, seconds: float) -> None:

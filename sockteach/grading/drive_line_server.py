@@ -11,14 +11,8 @@ import time
 from .drive import LEAVE, REPLY, Drive, End, connect, exchange, settle, start_server
 from .facts import RECV_NAMES
 from .peers import Peer
+from .plan import FIRST, LINES, REST, answer
 from .trial import Trial
-
-LINES = [b"one\n", b"two\n", b"three\n"]
-FIRST, REST = b"fo", b"ur\n"
-
-
-def answer(lines: list[bytes], first: int) -> bytes:
-    return b"".join(b"%d: " % (first + i) + line.upper() for i, line in enumerate(lines))
 
 
 def waiting_for_more(trial: Trial, since: float) -> bool:

@@ -13,29 +13,16 @@ from the payload (the shorter length when they do not), ``data`` = the bytes aro
 
 from __future__ import annotations
 
-import ast
 import select
 import socket
 import time
 
-from ..events import Event
 from .drive import ACCEPT, LEAVE, Drive, End, connect, start_server
 from .facts import SEND_NAMES
 from .peers import Peer
+from .plan import (FIRST_SEND, IDLE, PAYLOAD, STALL_RCVBUF, blocked_send, first_difference,
+                   has_deadline)
 from .trial import Trial
-
-# The payload the exercise asks for (README and starter): 125,000 numbered lines.
-PAYLOAD = b"".join(b"%07d\n" % i for i in range(125000))
-IDLE = 2.0  # seconds without a new byte before the grader stops reading
-FIRST_SEND = 2.0  # seconds for the server to make its first sending call
-STALL_RCVBUF = 4096  # the receive buffer of the client that stops reading: it fills at once
-
-
-def first_difference(got: bytes) -> int:
-    for i, (a, b) in enumerate(zip(got, PAYLOAD)):
-        if a != b:
-            return i
-    return min(len(got), len(PAYLOAD))
 
 
 def _sent_something(trial: Trial, since: float) -> bool:
@@ -129,33 +116,6 @@ def _last_download(trial: Trial, peer: Peer) -> int:
         if e.side == peer.side and e.kind == "return" and e.name == "recv":
             return e.nbytes or 0
     return 0
-
-
-def blocked_send(events: list, since: float):
-    """The server's sending call that has been waiting (a ``blocked`` event) since ``since``."""
-    for e in events:
-        if e.t >= since and e.kind == "blocked" and e.name in SEND_NAMES:
-            return e
-    return None
-
-
-def has_deadline(events: list, since: float, blocked: Event) -> bool:
-    """The trace shows settimeout(t), t > 0, on the blocked call's socket, made after ``since``
-    (this connection's accept) and before the blocked call began."""
-    events = [e for e in events if e.t >= since]
-    began = max((e.t for e in events if e.kind == "call" and e.name == blocked.name
-                 and e.pid == blocked.pid and e.sock == blocked.sock and e.t <= blocked.t),
-                default=blocked.t)
-    for e in events:
-        if (e.kind == "call" and e.name == "settimeout" and e.pid == blocked.pid
-                and e.sock == blocked.sock and e.t <= began and e.args):
-            try:
-                value = ast.literal_eval(e.args[0])
-            except (ValueError, SyntaxError):
-                continue
-            if isinstance(value, (int, float)) and value > 0:
-                return True
-    return False
 
 
 def _moved_on(trial: Trial, since: float) -> bool:

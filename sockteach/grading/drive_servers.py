@@ -6,6 +6,7 @@ from __future__ import annotations
 from .drive import (ACCEPT, SECOND, START, STOP, TIME_WAIT, Drive, End, connect, exchange,
                     leave_normally, left_reaction, LEAVE, reset_then_next, serve_next,
                     start_server, watch_table)
+from .plan import MESSAGES
 from .trial import Trial
 
 
@@ -26,9 +27,6 @@ def echo_server(d: Drive) -> None:
     for data in MESSAGES:
         exchange(trial, peer, data, "several_messages")
     trial.checkpoint("several_messages")
-
-
-MESSAGES = (b"second message", b"Mixed Case, 42!", b"the end of " + b"a longer line " * 20)
 
 
 def loop_server(d: Drive) -> None:

@@ -15,10 +15,8 @@ import time
 from ..events import Event
 from . import facts
 from .drive import REPLY, START, Drive
+from .plan import BURST, LONG
 from .trial import Trial
-
-LONG = b"abcdefghij" * 300  # 3,000 bytes: more than recvfrom(1024) can hold
-BURST = [b"one", b"two", b"three"]
 
 
 class UdpPeer:

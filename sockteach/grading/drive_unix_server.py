@@ -18,10 +18,8 @@ from ..events import Event
 from .drive import LEAVE, REPLY, START, STOP, Drive, End, exchange, settle
 from .facts import SPIN_LIMIT, listening_on
 from .peers import Peer
+from .plan import UNIX_MESSAGES, UNREAD
 from .trial import Trial
-
-MESSAGES = (b"hello", b"Second line", b"over a file path")
-UNREAD = b"never read"
 
 
 class UnixPeer(Peer):
@@ -90,7 +88,7 @@ def unix_server(d: Drive) -> None:
     peer = unix_connect(trial, path, "echo")
     if peer is None:
         return
-    for data in MESSAGES:
+    for data in UNIX_MESSAGES:
         exchange(trial, peer, data, "echo")
     trial.checkpoint("echo")
     _leaves(trial, path, peer)

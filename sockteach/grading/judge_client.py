@@ -7,10 +7,10 @@ from dataclasses import dataclass
 
 from ..events import Event
 from . import facts
-from .drive import INPUT, PRINT, REPLY, START
-from .drive_client import WIDE_LINE, printed_forms
+from .plan import INPUT, PRINT, REPLY, START
+from .plan import WIDE_LINE, printed_forms
 from .judging import Context, Run, Sheet, Stop, Trial, budget_of, trials
-from .peers import peer_received
+from .exchanges import peer_received
 from .texts import sep
 
 SIDE = "client"

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from ..events import Event
 from . import facts
-from .drive import LEAVE, REPLY
+from .plan import LEAVE, REPLY
 from .judge_servers import (SIDE, _window, connect_failed, doing, judge_exchanges, judge_next,
                             judge_start, nth, reply_problem, reset_then_next)
 from .judging import Context, Sheet, Stop, Trial, budget_of, trials
-from .peers import connects, reads, replies
+from .exchanges import connects, reads, replies
 from .texts import sep
 
 TEXTS = {

@@ -8,7 +8,7 @@ from . import facts
 from .judge_servers import (SIDE, connect_failed, judge_exchanges, judge_next, judge_start,
                             lingered, nth, reply_problem)
 from .judging import Context, Sheet, Stop, Trial, budget_of, trials
-from .peers import connects, replies
+from .exchanges import connects, replies
 from .texts import sep
 
 TEXTS = {

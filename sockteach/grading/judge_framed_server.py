@@ -6,11 +6,11 @@ from __future__ import annotations
 from ..events import Event
 from ..i18n import pick
 from . import facts
-from .drive_framed_server import IN_PIECES, PART, PAYLOADS, SIZE, frame, pieces_of
+from .plan import IN_PIECES, PART, PAYLOADS, SIZE, frame, pieces_of
 from .judge_servers import (SIDE, Run, closed_too, connect_failed, doing, judge_start,
                             lingered, nth, reply_problem)
 from .judging import Context, Sheet, Stop, Trial, budget_of, trials
-from .peers import Reply, connects, replies
+from .exchanges import Reply, connects, replies
 from .texts import sep
 
 TEXTS: dict[str, dict[str, str]] = {

@@ -6,11 +6,11 @@ from __future__ import annotations
 from ..events import Event
 from ..i18n import pick
 from . import facts
-from .drive_idle_server import DROP, PAUSE, QUIET
+from .plan import DROP, PAUSE, QUIET
 from .judge_servers import (SIDE, _window, connect_failed, doing, judge_exchanges, judge_start,
                             nth, reply_problem, reset_then_next)
 from .judging import Context, Sheet, Stop, Trial, budget_of, trials
-from .peers import connects, reads, replies
+from .exchanges import connects, reads, replies
 from .texts import sep
 
 TEXTS: dict[str, dict[str, str]] = {

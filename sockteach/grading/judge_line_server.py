@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from ..events import Event
 from . import facts
-from .drive import LEAVE
-from .drive_line_server import FIRST, LINES, REST, answer
+from .plan import LEAVE
+from .plan import FIRST, LINES, REST, answer
 from .judge_servers import SIDE, connect_failed, doing, judge_start, nth, reply_problem
 from .judging import Context, Sheet, Stop, Trial, budget_of, trials
-from .peers import connects, reads, replies
+from .exchanges import connects, reads, replies
 from .texts import sep, t
 
 TEXTS = {

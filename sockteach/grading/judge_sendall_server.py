@@ -8,11 +8,11 @@ from dataclasses import dataclass
 from ..events import Event
 from ..i18n import pick
 from . import facts
-from .drive import ACCEPT
-from .drive_sendall_server import IDLE, PAYLOAD, blocked_send, has_deadline
+from .plan import ACCEPT
+from .plan import IDLE, PAYLOAD, blocked_send, has_deadline
 from .judge_servers import SIDE, _addr, connect_failed, doing, judge_start, nth
 from .judging import Context, Run, Sheet, Stop, Trial, budget_of, trials
-from .peers import connects
+from .exchanges import connects
 from .texts import sep
 
 TEXTS: dict[str, dict[str, str]] = {

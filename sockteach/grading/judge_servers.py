@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from ..events import Event
 from . import facts
-from .drive import ACCEPT, REPLY, START, loopback
-from .drive_servers import MESSAGES
+from .plan import ACCEPT, REPLY, START, loopback
+from .plan import MESSAGES
 from .judging import Context, Run, Sheet, Stop, Trial, trials
-from .peers import Connect, Reply, connects, replies
+from .exchanges import Connect, Reply, connects, replies
 from .texts import sep
 
 # Wording of the checks added after the mutation run (docs/mutation.md), kept beside them.

@@ -6,8 +6,8 @@ from __future__ import annotations
 from ..events import Event
 from ..i18n import pick
 from . import facts
-from .drive import REPLY, START
-from .drive_udp_server import BURST, LONG
+from .plan import REPLY, START
+from .plan import BURST, LONG
 from .judging import Context, Run, Sheet, Stop, Trial, budget_of, trials
 from .judge_servers import doing
 

@@ -5,11 +5,12 @@ from __future__ import annotations
 
 from ..events import Event
 from . import facts
-from .drive import LEAVE, START
-from .drive_unix_server import MESSAGES, UNREAD
+from .plan import LEAVE, START
+from .plan import UNIX_MESSAGES as MESSAGES
+from .plan import UNREAD
 from .judge_servers import SIDE, doing, nth, reply_problem
 from .judging import Context, Run, Sheet, Stop, Trial, budget_of, trials
-from .peers import Connect, connects, reads, replies
+from .exchanges import Connect, connects, replies
 from .texts import sep, t
 
 TEXTS = {

@@ -7,7 +7,7 @@ return with ``local``/``peer``, or raise with ``error``/``message``/``errno``), 
 (call with ``data`` — all of it, the grader's bytes are small — and ``nbytes``; return, or
 raise), ``recv`` (call; return with every byte got in ``data``, ``nbytes``, and ``text`` = how
 the read ended: None, ``"eof"``, ``"reset"``, ``"timeout"``), ``close`` (call, ``wire``
-``"FIN"`` or ``"RST"``). The judges read them back with :func:`connects` and :func:`replies`.
+``"FIN"`` or ``"RST"``). The judges read them back with :mod:`.exchanges`.
 """
 
 from __future__ import annotations
@@ -17,10 +17,10 @@ import socket
 import struct
 import threading
 import time
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Callable
 
-from ..events import Event, address
+from ..events import Event
+from .exchanges import SERVER_SIDE
 
 if TYPE_CHECKING:
     from .trial import Trial
@@ -56,22 +56,6 @@ class Budget:
             if value or time.monotonic() >= deadline or self.cancelled.is_set():
                 return value
             time.sleep(0.01)  # a short poll, not a synchronisation
-
-
-@dataclass
-class Reply:
-    """What one exchange with the learner's server gave."""
-
-    sent: bytes
-    expected: bytes
-    got: bytes
-    end: str | None  # None, "eof" (the server closed), "reset", "timeout", "refused"
-    t_sent: float
-    send_failed: bool = False  # the send itself failed (``end`` says how)
-
-    @property
-    def ok(self) -> bool:
-        return self.got == self.expected
 
 
 def _hex(data: bytes) -> str:
@@ -215,73 +199,13 @@ class Peer:
             self.sock.close()
 
 
-# ---------------------------------------------------------------- reading them back
-
-
-@dataclass
-class Connect:
-    side: str
-    t: float
-    address: tuple | str
-    error: str | None  # "ConnectionRefusedError: [Errno 111] Connection refused"
-    local: tuple | None = None
-
-
-def connects(evs: list[Event]) -> list[Connect]:
-    """The peers' connection attempts, in order."""
-    out: list[Connect] = []
-    for e in evs:
-        if not e.side.startswith("peer") or e.name != "connect":
-            continue
-        if e.kind == "call":
-            out.append(Connect(e.side, e.t, address(e.addr), None))
-        elif out and out[-1].side == e.side:
-            if e.kind == "raise":
-                out[-1].error = f"{e.error}: {e.message}"
-            elif e.kind == "return":
-                out[-1].local = address(e.local)
-    return out
-
-
-def replies(evs: list[Event], side: str | None = None) -> list[Reply]:
-    """The peers' exchanges (what they sent, what came back), in order; ``expected`` is left
-    empty: the judge knows what it expects."""
-    out: list[Reply] = []
-    for e in evs:
-        if not e.side.startswith("peer") or (side is not None and e.side != side):
-            continue
-        if e.kind == "call" and e.name == "sendall":
-            out.append(Reply(e.payload or b"", b"", b"", "pending", e.t))
-        elif out and e.kind == "raise" and e.name == "sendall":
-            out[-1].end = "reset" if e.error in ("ConnectionResetError",
-                                                 "BrokenPipeError") else "eof"
-            out[-1].send_failed = True
-        elif out and e.kind == "return" and e.name == "recv" and out[-1].end == "pending":
-            out[-1].got = e.payload or b""  # a later read (after the reply) is not the reply
-            out[-1].end = e.text
-    return out
-
-
-@dataclass
-class Read:
-    t: float
-    got: bytes
-    end: str | None
-
-
-def reads(evs: list[Event], side: str) -> list[Read]:
-    """Every read of the peer ``side`` (a reply, or what came after it), in order."""
-    return [Read(e.t, e.payload or b"", e.text) for e in evs if e.side == side
-            and e.kind == "return" and e.name == "recv"]
-
-
 class UpperServer:
     """The grader's server for a client exercise: in this process, listening on the real port
     that the nominal ``port`` maps to; it answers every chunk it receives with the chunk in
     upper case (like the lesson's server). What it accepts, receives and sends goes into the
     session's event stream as side ``"peer"`` (so waits wake on it)."""
 
-    side = "peer"
+    side = SERVER_SIDE
 
     def __init__(self, trial: "Trial", port: int = 8081) -> None:
         import selectors
@@ -371,10 +295,3 @@ class UpperServer:
         except Exception:
             pass
         self.listener.close()
-
-
-def peer_received(evs: list[Event], since: float = 0.0) -> bytes:
-    """Every byte the grader's server received since ``since`` (a client exercise has no
-    client peer: side ``"peer"`` is that server)."""
-    return b"".join(e.payload or b"" for e in evs if e.side == UpperServer.side
-                    and e.kind == "return" and e.name == "recv" and e.t >= since)

@@ -23,7 +23,8 @@ from ..session import Session, Side, WaitTimeout, descendants
 from . import facts
 from .facts import (FILE_LIMIT, FLOOD_CHARS, FORK_BOMB, MEMORY_LIMIT, RECV_NAMES, SEND_NAMES,
                     SPIN_LIMIT, last_error, tail)
-from .peers import Budget, Peer, Reply, UpperServer
+from .exchanges import Reply
+from .peers import Budget, Peer, UpperServer
 
 __all__ = ["Trial", "Budget", "Peer", "Reply", "UpperServer", "rlimits", "RECV_NAMES",
            "SEND_NAMES", "SPIN_LIMIT", "last_error", "tail"]
