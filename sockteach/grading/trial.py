@@ -172,6 +172,10 @@ class Trial:
                 pass
         self.session.close()
         self._watch.join(timeout=2)
+        for rec in self.session.history:  # the teardown's SIGKILL after an ignored SIGTERM
+            if rec.forced and not facts.forced(self.events(rec), rec.name):
+                self.session.add(Event(self.now(), rec.name, "mark", name="forced",
+                                       text=rec.name, pid=rec.pid))
 
     def __enter__(self) -> "Trial":
         return self
@@ -321,6 +325,19 @@ class Trial:
 
     def output(self, rec: Side | None = None) -> str:
         return facts.output(self.events(rec))
+
+    def cpu_seconds(self, rec: Side | None = None) -> float | None:
+        """The CPU seconds the running program has used (None once it ended)."""
+        rec = rec or self.record
+        if rec is None or rec.exit_code is not None:
+            return None
+        try:
+            import psutil
+
+            times = psutil.Process(rec.pid).cpu_times()
+            return times.user + times.system
+        except Exception:
+            return None
 
     def ending_now(self, rec: Side | None = None) -> bool:
         """The program is gone or a zombie, but its exit is not reported yet (a big process
