@@ -42,6 +42,7 @@ class UdpPeer:
             self.sock.sendto(data, self.server)
         except OSError:
             pass  # a refused earlier datagram (ICMP) is no reason to stop
+        self._add("return", "sendto", nbytes=len(data))
 
     def recv(self, timeout: float) -> bytes | None:
         """The next datagram, or None (nothing within ``timeout``, or the program ended / the

@@ -4,19 +4,26 @@ The driver asks these questions of the live stream to decide what to do next; th
 the same questions of the recorded stream to decide the verdicts. A "run" is the list of one
 started program's events (its forks included) in the order they arrived.
 
-Besides the tracer's and the session's events, the grader adds its own (plain fields, the
-stream's :class:`Event`):
+Besides the tracer's and the session's events, the grader adds its own (plain fields of the
+stream's :class:`Event`; what the lead may want as fields of their own is said in brackets):
 
 - ``resource`` (side of the program): ``seconds`` = CPU seconds used, ``count`` = resident
-  bytes, ``text`` = ``"running"``/``"zombie"``/``"gone"`` — a sample the watchdog took;
+  bytes, ``text`` = ``"running"``/``"zombie"``/``"gone"`` — a sample, taken at every
+  checkpoint [``cpu``, ``rss``, ``status``];
 - ``watchdog`` (side of the program): ``name`` = ``"flood"``, ``"fork"``, ``"fork_bomb"``,
-  ``"network"``; ``count`` = processes seen, ``text`` = the far address — the grader stopped it;
-- ``mark`` (side ``"grader"``): ``name`` = ``"trial"`` (a fresh session begins), ``"start"``
-  (``text`` = the side started, ``pid``), ``"forced"`` (``text`` = side: Ctrl-C did not end
-  it, SIGKILL did), ``"typed"`` (``count`` = characters the program had printed before a
-  line was typed), ``"window"`` (``title`` = what, ``seconds`` = how long the grader looked),
-  ``"checkpoint"`` (``title`` = the check whose evidence is complete here);
-- the grader's peers' own socket calls, side ``"peer"`` (see :mod:`.peers`).
+  ``"network"``; ``count`` = processes seen, ``text`` = the far address — the grader stopped
+  it [``what``, ``procs``, ``addr``];
+- ``mark`` (a grader's note): ``name`` = ``"trial"`` (side ``"grader"``: a fresh session
+  begins; ``seconds`` = the run's time budget, ``count`` = the exercise), ``"start"`` (side and
+  ``text`` = the side started, ``pid``), ``"forced"`` (Ctrl-C/SIGTERM did not end it, SIGKILL
+  did), ``"typed"`` (a line typed into a client: ``text``, ``count`` = characters it had
+  printed before, ``code`` 0 when typing worked), ``"window"`` (``title`` = what the grader
+  watched in the kernel's table, ``seconds`` = for how long; ``tcp`` samples of the rows of
+  that port follow, with real ports), ``"stale"`` (exercise 9: ``text`` = what the socket
+  file was before the restart), ``"difference"`` (exercise 5, side of a peer: see
+  :mod:`.drive_sendall_server`) and ``"checkpoint"`` (side ``"grader"``: the evidence for
+  ``title`` is complete here; ``seconds`` = the budget left);
+- the grader's peers' own socket calls, sides ``"peer"``, ``"peer2"``, … (see :mod:`.peers`).
 """
 
 from __future__ import annotations

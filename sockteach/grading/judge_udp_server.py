@@ -105,8 +105,8 @@ class Ops:
     """One UDP client's datagrams, in order, read back as the driver made them."""
 
     def __init__(self, evs: list[Event], side: str) -> None:
-        self.ops = [e for e in evs if e.side == side and e.name in ("sendto", "recvfrom")
-                    and e.kind in ("call", "return")]
+        self.ops = [e for e in evs if e.side == side and e.kind in ("call", "return")
+                    and (e.name == "recvfrom" or (e.name == "sendto" and e.kind == "call"))]
         self.i = 0
 
     def send(self) -> None:

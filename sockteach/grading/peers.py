@@ -186,6 +186,7 @@ class Peer:
             self.closed = True
             self._add("call", "close", wire="FIN")
             self.sock.close()
+            self._add("return", "close")
 
     def reset(self) -> None:
         """An abrupt close: SO_LINGER (1, 0), so close() sends RST (ConnectionResetError)."""
@@ -197,6 +198,7 @@ class Peer:
             except OSError:
                 pass
             self.sock.close()
+            self._add("return", "close")
 
 
 class UpperServer:
