@@ -214,13 +214,13 @@ def cmd_rejudge(args: argparse.Namespace, lang: str) -> int:
                        error=f"{args.file}: no such file")) from None
     except (OSError, UnicodeDecodeError, FormatError, TypeError, ValueError) as exc:
         raise _usage(t("cli.bad_record", lang, path=args.file, error=exc)) from None
+    if not any(e.kind == "mark" and e.name == "trial" for e in recorded):
+        raise _usage(t("cli.no_run", lang, path=args.file))
     try:
         result = grading.rejudge(exercise.number, recorded, lang=lang, name=args.file)
     except grading.OtherExercise as exc:
         raise _usage(t("cli.record_other", lang, path=args.file, other=exc.args[0],
                        n=exercise.number)) from None
-    if not any(e.kind == "mark" and e.name == "trial" for e in recorded):
-        raise _usage(t("cli.bad_record", lang, path=args.file, error="no grading run in it"))
     _show(result, args.json)
     return 0 if result.passed else 1
 

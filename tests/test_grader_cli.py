@@ -102,6 +102,11 @@ def test_a_recorded_check_judged_again_gives_the_same_verdicts_and_exit_code(tmp
     assert run_cli("rejudge", "1", str(good), env=env, cwd=str(tmp_path)).returncode == 0
     other = run_cli("rejudge", "3", str(good), env=env, cwd=str(tmp_path))
     assert other.returncode == 2 and "exercise 1" in other.stderr
+    no_run = tmp_path / "no-run.jsonl"
+    no_run.write_text(record.read_text(encoding="utf-8").splitlines()[0] + "\n"
+                      + '{"t": 0, "side": "server", "kind": "exit", "code": 0}\n', encoding="utf-8")
+    r = run_cli("rejudge", "1", str(no_run), env=env, cwd=str(tmp_path))
+    assert r.returncode == 2 and "no grading run" in r.stderr and r.stdout == ""
 
 
 @pytest.mark.parametrize("args", [

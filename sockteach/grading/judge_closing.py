@@ -6,7 +6,7 @@ from __future__ import annotations
 from ..events import Event
 from . import facts
 from .plan import LEAVE, REPLY
-from .judge_servers import (SIDE, _window, connect_failed, doing, judge_exchanges, judge_next,
+from .judge_servers import (SIDE, window, connect_failed, doing, judge_exchanges, judge_next,
                             judge_start, nth, reply_problem, reset_then_next)
 from .judging import Context, Sheet, Stop, Trial, budget_of, trials
 from .exchanges import connects, reads, replies
@@ -53,7 +53,7 @@ def say(ctx: Context, key: str, **values: object) -> str:
 
 def _rows(tr: Trial, what: str, local_port: int, remote_port: int) -> list[tuple]:
     """The rows from ``local_port`` to ``remote_port`` the window ``what`` sampled."""
-    _mark, samples = _window(tr, what)
+    _mark, samples = window(tr, what)
     return [row for e in samples for row in e.states or ()
             if row[0].endswith(f":{local_port}") and row[1].endswith(f":{remote_port}")]
 

@@ -7,7 +7,7 @@ from ..events import Event
 from ..i18n import pick
 from . import facts
 from .plan import DROP, PAUSE, QUIET
-from .judge_servers import (SIDE, _window, connect_failed, doing, judge_exchanges, judge_start,
+from .judge_servers import (SIDE, window, connect_failed, doing, judge_exchanges, judge_start,
                             nth, reply_problem, reset_then_next)
 from .judging import Context, Sheet, Stop, Trial, budget_of, trials
 from .exchanges import connects, reads, replies
@@ -110,7 +110,7 @@ def idle_server(sheet: Sheet, tr: Trial) -> None:
     at = tr.at("drops_idle")
     run = at.run(SIDE)
     idle = nth(reads(at.events, peer.side), 3, sheet, "drops_idle", at)
-    mark, _samples = _window(tr, "idle")
+    mark, _samples = window(tr, "idle")
     if idle.got:
         sheet.fail("drops_idle", _t(ctx, "drops.data", got=repr(idle.got[:40])),
                    facts.shown_output(run.events), at)

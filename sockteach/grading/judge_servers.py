@@ -194,7 +194,7 @@ def _port(text: str) -> int | None:
         return None
 
 
-def _window(tr: Trial, what: str) -> tuple[Event | None, list[Event]]:
+def window(tr: Trial, what: str) -> tuple[Event | None, list[Event]]:
     """The grader's look at the kernel's table called ``what``: its mark and the samples."""
     mark, samples = None, []
     for e in tr.events:
@@ -213,7 +213,7 @@ def lingered(tr: Trial, conn: Connect, what: str = "close_wait") -> float | None
     """Linux: how long the server's end of ``conn`` stayed in CLOSE_WAIT when it still was
     when the grader stopped looking (the window ``what``); None once it was closed (or
     without the table)."""
-    mark, samples = _window(tr, what)
+    mark, samples = window(tr, what)
     if mark is None or not samples or conn.local is None:
         return None
     port, peer_port = conn.address[1], conn.local[1]
@@ -359,7 +359,7 @@ def restartable_server(sheet: Sheet, runs: list[Trial]) -> None:
         sheet.stop("restart", connect_failed(ctx, run, client), facts.shown_output(run.events),
                    at)
     judge_exchanges(sheet, at, client, (b"before",), "restart")
-    mark, samples = _window(tr2, "time_wait")
+    mark, samples = window(tr2, "time_wait")
     in_time_wait = mark is not None and any(
         _port(local) == addr2[1] and state == "TIME_WAIT"
         for e in samples for local, _remote, state in e.states or ())
