@@ -7,7 +7,8 @@ tests/fixtures/exercises/exNN/ for real and saves its run as
 tests/fixtures/recorded/exNN/<name>.jsonl — only after checking that the run got the verdict
 its table (verdicts.toml; good_* pass) expects, and that judging the saved events again gives
 the same verdicts and messages. A run that does not is reported and not saved. The exit code
-is the number of such runs (0: all recorded).
+is the number of such runs (0: all recorded). The project's .gitignore ignores ``*.jsonl``:
+a new recorded file is added with ``git add -f``.
 """
 
 from __future__ import annotations
