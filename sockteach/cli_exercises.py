@@ -17,7 +17,7 @@ if TYPE_CHECKING:  # annotations are strings here
     from pathlib import Path
     from typing import Callable
 
-COMMANDS = ("start", "check", "hint", "solution", "grade")
+COMMANDS = ("start", "check", "rejudge", "hint", "solution", "grade")
 FORMATS = ("table", "json", "csv", "gradescope", "junit")
 
 
@@ -38,6 +38,18 @@ def add_commands(subparsers: argparse._SubParsersAction,
     p.add_argument("number", help="lesson number")
     p.add_argument("path", nargs="?", default=None,
                    help="your file, or a folder holding it (default: the file 'start' wrote)")
+    p.add_argument("--json", action="store_true", help="print one JSON object instead")
+    p.add_argument("--record", metavar="FILE",
+                   help="also save the run's events to FILE (JSON lines; see 'rejudge')")
+    lang_option(p)
+
+    p = subparsers.add_parser("rejudge", help="judge a recorded check of exercise N again",
+                              description="Give the verdicts of a run saved with 'check N "
+                                          "PATH --record FILE', from its events alone. Exit "
+                                          "code: as 'check' (0 passed, 1 a check failed, 2 bad "
+                                          "input).")
+    p.add_argument("number", help="lesson number")
+    p.add_argument("file", help="the record 'check --record' saved")
     p.add_argument("--json", action="store_true", help="print one JSON object instead")
     lang_option(p)
 
@@ -86,7 +98,7 @@ def dispatch(args: argparse.Namespace, lang: str) -> int | None:
         from .i18n import msg
 
         raise UsageError(msg("cli.no_pty", lang))
-    return {"start": cmd_start, "check": cmd_check, "hint": cmd_hint,
+    return {"start": cmd_start, "check": cmd_check, "rejudge": cmd_rejudge, "hint": cmd_hint,
             "solution": cmd_solution, "grade": cmd_grade}[command](args, lang)
 
 
@@ -142,8 +154,6 @@ def cmd_start(args: argparse.Namespace, lang: str) -> int:
 
 
 def cmd_check(args: argparse.Namespace, lang: str) -> int:
-    import json
-
     from . import exercises, grading
     from .grading.texts import t
 
@@ -160,12 +170,58 @@ def cmd_check(args: argparse.Namespace, lang: str) -> int:
         exercises.resolve(exercise, target)
     except exercises.NoSubmission as exc:
         raise _usage(t("cli.no_submission", lang, error=str(exc))) from None
-    result = grading.check(exercise.number, target, lang=lang, record=True)
-    if args.json:
+    record = getattr(args, "record", None)
+    if record and not os.path.isdir(os.path.dirname(os.path.abspath(record))):
+        raise _usage(t("cli.no_record_folder", lang, path=record))
+    result = grading.check(exercise.number, target, lang=lang, record=True,
+                           events=bool(record))
+    if record:
+        from .events import dump_jsonl
+
+        try:
+            with open(record, "w", encoding="utf-8") as f:
+                dump_jsonl(result.extra.pop("events", ()), f)
+        except OSError as exc:
+            raise _usage(f"{record}: {exc.strerror or exc}") from None
+    _show(result, args.json)
+    if record and not args.json:
+        _console(stderr=True).print(t("cli.record_written", lang, path=record,
+                                      n=exercise.number))
+    return 0 if result.passed else 1
+
+
+def _show(result, as_json: bool) -> None:
+    import json
+
+    if as_json:
         sys.stdout.write(json.dumps(result.to_dict(), ensure_ascii=False) + "\n")
         sys.stdout.flush()
     else:
         _console().print(result)
+
+
+def cmd_rejudge(args: argparse.Namespace, lang: str) -> int:
+    from . import grading
+    from .events import FormatError, load_jsonl
+    from .grading.texts import t
+
+    exercise = _exercise(args.number, lang)
+    try:
+        with open(args.file, encoding="utf-8") as f:
+            recorded = list(load_jsonl(f))
+    except FileNotFoundError:
+        raise _usage(t("cli.no_submission", lang,
+                       error=f"{args.file}: no such file")) from None
+    except (OSError, UnicodeDecodeError, FormatError, TypeError, ValueError) as exc:
+        raise _usage(t("cli.bad_record", lang, path=args.file, error=exc)) from None
+    if not any(e.kind == "mark" and e.name == "trial" for e in recorded):
+        raise _usage(t("cli.no_run", lang, path=args.file))
+    try:
+        result = grading.rejudge(exercise.number, recorded, lang=lang, name=args.file)
+    except grading.OtherExercise as exc:
+        raise _usage(t("cli.record_other", lang, path=args.file, other=exc.args[0],
+                       n=exercise.number)) from None
+    _show(result, args.json)
     return 0 if result.passed else 1
 
 

@@ -40,13 +40,12 @@ class NoSubmission(LookupError):
 
 @dataclass(frozen=True)
 class CheckSpec:
-    """One check as the exercise data describes it (the logic lives in ``grading.checks``)."""
+    """One check as the exercise data describes it (the logic lives in ``grading``)."""
 
     name: str
     title: dict[str, str]
     hint: dict[str, str]
     score: float = 1.0
-    needs: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -107,7 +106,7 @@ def _load(lesson: lessons.Lesson) -> Exercise | None:
         data = tomllib.load(f)
     checks = tuple(
         CheckSpec(name=c["name"], title=dict(c.get("title", {})), hint=dict(c.get("hint", {})),
-                  score=float(c.get("score", 1)), needs=tuple(c.get("needs", ())))
+                  score=float(c.get("score", 1)))
         for c in data.get("checks", ())
     )
     return Exercise(number=lesson.number, slug=lesson.slug, folder=folder, file=data["file"],

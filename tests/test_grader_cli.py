@@ -83,7 +83,37 @@ def test_check_speaks_chinese(tmp_path, env):
     assert "提示：" in r.stdout
 
 
+def test_a_recorded_check_judged_again_gives_the_same_verdicts_and_exit_code(tmp_path, env):
+    record = tmp_path / "run.jsonl"
+    r = run_cli("check", "1", str(BAD), "--json", "--record", str(record), env=env,
+                cwd=str(tmp_path))
+    assert r.returncode == 1, r.stderr
+    checked = json.loads(r.stdout)
+    assert record.read_text(encoding="utf-8").startswith('{"format": "sockteach-events"')
+    again = run_cli("rejudge", "1", str(record), "--json", env=env, cwd=str(tmp_path))
+    assert again.returncode == 1, again.stderr
+    assert json.loads(again.stdout) == checked
+    shown = run_cli("rejudge", "1", str(record), env=env, cwd=str(tmp_path))
+    assert shown.returncode == 1 and "got b'hello'" in shown.stdout
+
+    good = tmp_path / "good.jsonl"
+    r = run_cli("check", "1", str(GOOD), "--record", str(good), env=env, cwd=str(tmp_path))
+    assert r.returncode == 0 and "rejudge 1" in r.stderr
+    assert run_cli("rejudge", "1", str(good), env=env, cwd=str(tmp_path)).returncode == 0
+    other = run_cli("rejudge", "3", str(good), env=env, cwd=str(tmp_path))
+    assert other.returncode == 2 and "exercise 1" in other.stderr
+    no_run = tmp_path / "no-run.jsonl"
+    no_run.write_text(record.read_text(encoding="utf-8").splitlines()[0] + "\n"
+                      + '{"t": 0, "side": "server", "kind": "exit", "code": 0}\n', encoding="utf-8")
+    r = run_cli("rejudge", "1", str(no_run), env=env, cwd=str(tmp_path))
+    assert r.returncode == 2 and "no grading run" in r.stderr and r.stdout == ""
+
+
 @pytest.mark.parametrize("args", [
+    ("rejudge", "1", "no-such-record.jsonl"),
+    ("rejudge", "1", str(GOOD)),  # a Python file, not a record
+    ("rejudge", "99", str(GOOD)),
+    ("check", "1", str(GOOD), "--record", "no-such-folder/run.jsonl"),
     ("check", "99", str(GOOD)),
     ("check", "1", "no-such-file.py"),
     ("check", "1"),  # nothing started here

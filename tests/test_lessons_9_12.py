@@ -213,8 +213,8 @@ def test_af_unix_grading_in_chinese_names_the_stale_file(_home):
 def test_scenario_modules_have_both_languages_for_every_text():
     import importlib
 
-    for name in ("unix_server", "line_server", "concurrent_server", "closing_server"):
-        module = importlib.import_module(f"sockteach.grading.scenarios.{name}")
+    for name in ("unix_server", "line_server", "concurrent", "closing"):
+        module = importlib.import_module(f"sockteach.grading.judge_{name}")
         assert set(module.TEXTS["en"]) == set(module.TEXTS["zh"]), name
         for key, text in module.TEXTS["zh"].items():
             assert any("\u4e00" <= ch <= "\u9fff" for ch in text), (name, key)

@@ -1,0 +1,165 @@
+"""The judge of exercise 12 (closing in order), from the events :mod:`.drive_closing`
+recorded. Pure: no process, no socket, no clock."""
+
+from __future__ import annotations
+
+from ..events import Event
+from . import facts
+from .plan import LEAVE, REPLY
+from .judge_servers import (SIDE, window, connect_failed, doing, judge_exchanges, judge_next,
+                            judge_start, nth, reply_problem, reset_then_next)
+from .judging import Context, Sheet, Stop, Trial, budget_of, trials
+from .exchanges import connects, reads, replies
+from .texts import sep
+
+TEXTS = {
+    "en": {
+        "closed_ok": "The grader closed its side (a FIN) and the server's recv() returned b''; the server closed its end at once (its FIN came back){state}.",
+        "closed_state": ": the grader's end went to TIME_WAIT, nothing stayed in CLOSE_WAIT",
+        "not_closed": "The grader closed its side (a FIN); {saw}within {seconds} s the server did not close its end: it stays in CLOSE_WAIT{state}, and {doing}.",
+        "saw_empty": "the server's recv() returned b'', but ",
+        "close_wait_seen": " (the kernel's table shows {row})",
+        "sent_more": "The grader closed its side (a FIN); instead of closing, the server sent {got}.",
+        "reset": "The grader closed its side (a FIN); the server answered with a reset (RST) instead of closing normally: {doing}.",
+        "next_head": "After the first client left, a new client connected:",
+        "bye_ok": "Sent b'bye', got b'BYE', then the server closed the connection first{state}; the next client was served: {next}",
+        "bye_state": " (the kernel's table shows the server's end in TIME_WAIT: the side that closes first keeps it)",
+        "bye_not_closed": "Sent b'bye' and got {got}, but within {seconds} s the server did not close the connection: {doing}. After answering BYE the server must close first.",
+        "bye_more": "Sent b'bye' and got {got}; then, instead of closing, the server sent {more}.",
+        "bye_head": "After the bye, the next client connected:",
+    },
+    "zh": {
+        "closed_ok": "评分器关闭了自己的发送方向（发出 FIN），服务端的 recv() 返回 b''；服务端马上关闭了自己这一端（它的 FIN 回来了）{state}。",
+        "closed_state": "：评分器这一端进入了 TIME_WAIT，没有留下 CLOSE_WAIT",
+        "not_closed": "评分器关闭了自己的发送方向（发出 FIN）；{saw}{seconds} 秒内服务端没有关闭自己这一端：它一直停在 CLOSE_WAIT{state}，而且{doing}。",
+        "saw_empty": "服务端的 recv() 返回了 b''，但 ",
+        "close_wait_seen": "（内核的表里是 {row}）",
+        "sent_more": "评分器关闭了自己的发送方向（发出 FIN）；服务端没有关闭，而是发来了 {got}。",
+        "reset": "评分器关闭了自己的发送方向（发出 FIN）；服务端没有正常关闭，而是回了一个重置（RST）：{doing}。",
+        "next_head": "第一个客户端离开后，一个新的客户端连了上来：",
+        "bye_ok": "发送 b'bye'，收到 b'BYE'，然后服务端先关闭了连接{state}；下一个客户端也得到了服务：{next}",
+        "bye_state": "（内核的表里服务端这一端处于 TIME_WAIT：先关闭的一方保留它）",
+        "bye_not_closed": "发送 b'bye'，收到 {got}，但 {seconds} 秒内服务端没有关闭连接：{doing}。回复 BYE 之后，服务端必须先关闭。",
+        "bye_more": "发送 b'bye'，收到 {got}；然后服务端没有关闭，而是又发来了 {more}。",
+        "bye_head": "bye 之后，下一个客户端连了上来：",
+    },
+}
+
+
+def say(ctx: Context, key: str, **values: object) -> str:
+    table = TEXTS.get(ctx.lang) or TEXTS["en"]
+    return (table.get(key) or TEXTS["en"][key]).format(**values)
+
+
+def _rows(tr: Trial, what: str, local_port: int, remote_port: int) -> list[tuple]:
+    """The rows from ``local_port`` to ``remote_port`` the window ``what`` sampled."""
+    _mark, samples = window(tr, what)
+    return [row for e in samples for row in e.states or ()
+            if row[0].endswith(f":{local_port}") and row[1].endswith(f":{remote_port}")]
+
+
+def saw_empty(events: list[Event], since: float) -> bool:
+    """The server's recv() returned b'' (it saw the FIN) since ``since``."""
+    return any(e.name in ("recv", "recv_into") and e.t >= since and (
+        (e.kind == "return" and facts.empty_return(e))
+        or (e.kind == "repeat" and e.result in ("b''", "0"))) for e in events)
+
+
+def closing_server(sheet: Sheet, tr: Trial) -> None:
+    ctx = sheet.ctx
+    addr = judge_start(sheet, tr)
+    port = addr[1]
+    at = tr.at("echo")
+    a = nth(connects(at.events), 0, sheet, "echo", at)
+    if a.error is not None:
+        run = at.run(SIDE)
+        sheet.stop("echo", connect_failed(ctx, run, a), facts.shown_output(run.events), at)
+    reply = judge_exchanges(sheet, at, a, (b"hello",), "echo")[0]
+    sheet.ok("echo", ctx.text("exchange.ok", sent=repr(reply.sent), got=repr(reply.got)), at,
+             SIDE)
+
+    a_port = a.local[1] if a.local else 0
+    t_fin = next((e.t for e in tr.events if e.side == a.side and e.name == "shutdown"), 0.0)
+    saw_at = tr.at("closes_after_client:saw")
+    fin = nth(reads(saw_at.events, a.side), 1, sheet, "closes_after_client", saw_at)
+    at = tr.at("closes_after_client") if tr.mark("closes_after_client") else saw_at
+    run = at.run(SIDE)
+    out = facts.shown_output(run.events)
+    if fin.end == "eof" and not fin.got:
+        state = ""
+        if any(r[2] == "TIME_WAIT" for r in _rows(tr, "fin:time_wait", a_port, port)):
+            state = say(ctx, "closed_state")
+        sheet.ok("closes_after_client", say(ctx, "closed_ok", state=state), saw_at, SIDE)
+    elif fin.got:
+        sheet.fail("closes_after_client", say(ctx, "sent_more", got=repr(fin.got)), out, saw_at)
+    elif fin.end == "reset":
+        sheet.fail("closes_after_client", say(ctx, "reset", doing=doing(ctx, run)), out, saw_at)
+    else:
+        seen = _rows(tr, "close_wait_seen", port, a_port)
+        state = ""
+        if seen:
+            local, remote, st = seen[0]
+            state = say(ctx, "close_wait_seen", row=f"{local} ↔ {remote} {st}")
+        saw = say(ctx, "saw_empty") if saw_empty(saw_at.run(SIDE).events, t_fin) else ""
+        sheet.fail("closes_after_client", say(ctx, "not_closed", saw=saw, seconds=f"{LEAVE:g}",
+                                              state=state, doing=doing(ctx, run)),
+                   facts.shown_output(saw_at.run(SIDE).events), saw_at)
+
+    at = tr.at("next_client:reset")
+    ok, reset_message, output = reset_then_next(ctx, at, 1)
+    reset_head = ctx.text("next.ok" if ok else "next.failed", how=ctx.text("how.reset"))
+    if not ok:
+        sheet.stop("next_client", reset_head + sep(ctx.lang) + reset_message, output, at)
+    at = tr.at("next_client")
+    run = at.run(SIDE)
+    head = say(ctx, "next_head") + sep(ctx.lang)
+    b = nth(connects(at.events), 3, sheet, "next_client", at)
+    if b.error is not None:
+        sheet.stop("next_client", head + connect_failed(ctx, run, b),
+                   facts.shown_output(run.events), at)
+    reply = nth(replies(at.events, b.side), 0, sheet, "next_client", at)
+    if reply.got != b"NEXT CLIENT":
+        sheet.stop("next_client", head + reply_problem(ctx, run, reply, b"NEXT CLIENT",
+                                                       accepted_since=b.t),
+                   facts.shown_output(run.events), at)
+    sheet.ok("next_client", reset_head + sep(ctx.lang) + reset_message + sep(ctx.lang)
+             + ctx.text("exchange.ok", sent=repr(reply.sent), got=repr(reply.got)), at, SIDE)
+
+    at = tr.at("closes_first")
+    run = at.run(SIDE)
+    bye = nth(replies(at.events, b.side), 1, sheet, "closes_first", at)
+    if bye.got != b"BYE":
+        sheet.stop("closes_first", reply_problem(ctx, run, bye, b"BYE"),
+                   facts.shown_output(run.events), at)
+    if bye.end != "eof":
+        more = nth(reads(at.events, b.side), 2, sheet, "closes_first", at)
+        if more.got:
+            sheet.stop("closes_first", say(ctx, "bye_more", got=repr(bye.got),
+                                           more=repr(more.got)), facts.shown_output(run.events),
+                       at)
+        if more.end != "eof":
+            sheet.stop("closes_first", say(ctx, "bye_not_closed", got=repr(bye.got),
+                                           seconds=f"{REPLY:g}", doing=doing(ctx, run)),
+                       facts.shown_output(run.events), at)
+    b_port = b.local[1] if b.local else 0
+    state = ""
+    if any(r[2] == "TIME_WAIT" for r in _rows(tr, "bye:time_wait", port, b_port)):
+        state = say(ctx, "bye_state")
+    c = nth(connects(at.events), 4, sheet, "closes_first", at)
+    ok, message, output = judge_next(ctx, at, c, b"after bye")
+    if not ok:
+        sheet.stop("closes_first", say(ctx, "bye_head") + sep(ctx.lang) + message, output, at)
+    sheet.ok("closes_first", say(ctx, "bye_ok", state=state, next=message), at, SIDE)
+
+
+def judge(events: list[Event], ctx: Context) -> Sheet:
+    """Every check's verdict for a run of exercise 12."""
+    sheet = Sheet(ctx)
+    sheet.budget = budget_of(events)
+    runs = trials(events)
+    try:
+        if runs:
+            closing_server(sheet, runs[0])
+    except Stop:
+        pass
+    return sheet

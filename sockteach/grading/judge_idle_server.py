@@ -1,0 +1,180 @@
+"""The judge of exercise 8 (dropping idle clients), from the events
+:mod:`.drive_idle_server` recorded. Pure: no process, no socket, no clock."""
+
+from __future__ import annotations
+
+from ..events import Event
+from ..i18n import pick
+from . import facts
+from .plan import DROP, PAUSE, QUIET
+from .judge_servers import (SIDE, window, connect_failed, doing, judge_exchanges, judge_start,
+                            nth, reply_problem, reset_then_next)
+from .judging import Context, Sheet, Stop, Trial, budget_of, trials
+from .exchanges import connects, reads, replies
+from .texts import sep
+
+TEXTS: dict[str, dict[str, str]] = {
+    "quiet.ok": {
+        "en": "Nobody connected for {seconds} s, and the server kept waiting for clients.",
+        "zh": "{seconds} 秒内没有任何客户端连接，服务端一直在等待客户端。",
+    },
+    "quiet.ended": {
+        "en": "Nobody connected for a while, and the server ended: {how}. A timeout on the listening socket makes accept() raise TimeoutError — catch it and accept() again, or set the timeout on conn only.",
+        "zh": "有一阵子没有客户端连接，服务端就结束了：{how}。监听套接字上的超时会让 accept() 抛出 TimeoutError——捕获它再次 accept()，或者只给 conn 设置超时。",
+    },
+    "patient.ok": {
+        "en": "After a pause of {seconds} s the connection was still open, and {sent} was answered with {got}.",
+        "zh": "停顿 {seconds} 秒之后连接仍然打开着，{sent} 得到了回复 {got}。",
+    },
+    "patient.dropped": {
+        "en": "The client paused for only {seconds} s, and the server had already closed the connection ({how}). Drop a client only after about 1 second of silence — and not after each reply.",
+        "zh": "客户端只停顿了 {seconds} 秒，服务端就已经关闭了连接（{how}）。要在大约 1 秒没有数据之后才断开客户端——而不是每回复一次就断开。",
+    },
+    "patient.after": {
+        "en": "After a pause of {seconds} s:",
+        "zh": "停顿 {seconds} 秒之后：",
+    },
+    "drops.ok": {
+        "en": "The client then sent nothing, and the server closed the connection after {after:.1f} s of silence ({how}).",
+        "zh": "之后客户端什么也不发，服务端在安静了 {after:.1f} 秒之后关闭了连接（{how}）。",
+    },
+    "drops.never": {
+        "en": "The client then sent nothing for {seconds} s, and the connection stayed open: {doing}. Give conn a timeout — conn.settimeout(1) — and close the connection when recv() raises TimeoutError.",
+        "zh": "之后客户端 {seconds} 秒什么也没发，连接却一直开着：{doing}。给 conn 设置超时——conn.settimeout(1)——recv() 抛出 TimeoutError 时关闭这个连接。",
+    },
+    "drops.data": {
+        "en": "The client sent nothing, but the server sent {got} without being asked.",
+        "zh": "客户端什么也没发，服务端却主动发来了 {got}。",
+    },
+    "how.eof": {
+        "en": "the grader's recv() returned b''",
+        "zh": "评分器的 recv() 返回了 b''",
+    },
+    "how.reset": {
+        "en": "the connection was reset",
+        "zh": "连接被重置了",
+    },
+    "next.ok": {
+        "en": "After dropping the idle client, a new client was served:",
+        "zh": "断开空闲的客户端之后，新的客户端得到了服务：",
+    },
+    "next.failed": {
+        "en": "After dropping the idle client, a new client connected:",
+        "zh": "断开空闲的客户端之后，新的客户端连了上来：",
+    },
+}
+
+
+def _t(ctx: Context, key: str, **values: object) -> str:
+    return pick(TEXTS[key], ctx.lang).format(**values)
+
+
+def _how(end: str | None) -> str | None:
+    return end if end in ("eof", "reset") else None
+
+
+def idle_server(sheet: Sheet, tr: Trial) -> None:
+    ctx = sheet.ctx
+    addr = judge_start(sheet, tr)
+    at = tr.at("quiet")
+    run = at.run(SIDE)
+    if run.exited:
+        sheet.stop("quiet", _t(ctx, "quiet.ended", how=facts.ending(run.events, ctx.lang)),
+                   facts.shown_output(run.events), at)
+    sheet.ok("quiet", _t(ctx, "quiet.ok", seconds=f"{QUIET:g}"), at, SIDE)
+
+    at = tr.at("echo")
+    peer = nth(connects(at.events), 0, sheet, "echo", at)
+    if peer.error is not None:
+        run = at.run(SIDE)
+        sheet.stop("echo", connect_failed(ctx, run, peer), facts.shown_output(run.events), at)
+    reply = judge_exchanges(sheet, at, peer, (b"hello",), "echo")[0]
+    sheet.ok("echo", ctx.text("exchange.ok", sent=repr(reply.sent), got=repr(reply.got)), at,
+             SIDE)
+
+    at = tr.at("patient")
+    run = at.run(SIDE)
+    pause = nth(reads(at.events, peer.side), 1, sheet, "patient", at)
+    if _how(pause.end) is not None:
+        sheet.stop("patient", _t(ctx, "patient.dropped", seconds=f"{PAUSE:g}",
+                                 how=_t(ctx, f"how.{pause.end}")),
+                   facts.shown_output(run.events), at)
+    reply = nth(replies(at.events, peer.side), 1, sheet, "patient", at)
+    if reply.got != b"AFTER A PAUSE":
+        sheet.stop("patient", _t(ctx, "patient.after", seconds=f"{PAUSE:g}") + sep(ctx.lang)
+                   + reply_problem(ctx, run, reply, b"AFTER A PAUSE"),
+                   facts.shown_output(run.events), at)
+    sheet.ok("patient", _t(ctx, "patient.ok", seconds=f"{PAUSE:g}", sent=repr(reply.sent),
+                           got=repr(reply.got)), at, SIDE)
+
+    at = tr.at("drops_idle")
+    run = at.run(SIDE)
+    idle = nth(reads(at.events, peer.side), 3, sheet, "drops_idle", at)
+    mark, _samples = window(tr, "idle")
+    if idle.got:
+        sheet.fail("drops_idle", _t(ctx, "drops.data", got=repr(idle.got[:40])),
+                   facts.shown_output(run.events), at)
+    elif _how(idle.end) is None:
+        sheet.fail("drops_idle", _t(ctx, "drops.never", seconds=f"{DROP:g}",
+                                    doing=doing(ctx, run)), facts.shown_output(run.events), at)
+    else:
+        after = idle.t - (mark.t if mark is not None else idle.t)
+        sheet.ok("drops_idle", _t(ctx, "drops.ok", after=after, how=_t(ctx, f"how.{idle.end}")),
+                 at, SIDE)
+
+    at = tr.at("next_client")
+    ok, message, output = _next_then_leave(ctx, tr)
+    if not ok:
+        sheet.fail("next_client", _t(ctx, "next.failed") + sep(ctx.lang) + message, output, at)
+        return
+    ok2, message2, output2 = reset_then_next(ctx, at, 2)
+    reset_head = ctx.text("next.ok" if ok2 else "next.failed", how=ctx.text("how.reset"))
+    if ok2:
+        sheet.ok("next_client", _t(ctx, "next.ok") + sep(ctx.lang) + message + sep(ctx.lang)
+                 + reset_head + sep(ctx.lang) + message2, at, SIDE)
+    else:
+        sheet.fail("next_client", reset_head + sep(ctx.lang) + message2, output2, at)
+
+
+def _next_then_leave(ctx: Context, tr: Trial) -> tuple[bool, str, str]:
+    """A new client was served, then closed normally: the server's recv() returned b'', and it
+    must have left the communication loop, not spun on b'': (passed, message, output)."""
+    at = tr.at("next_client")
+    left = tr.mark("next_client:left") is not None
+    if left:
+        at = tr.at("next_client:left")
+    run = at.run(SIDE)
+    conns = connects(at.events)
+    if len(conns) < 2:
+        return False, ctx.text("not_reached"), ""
+    second = conns[1]
+    if second.error is not None:
+        return False, connect_failed(ctx, run, second), facts.shown_output(run.events)
+    got = replies(at.events, second.side)
+    if not got:
+        return False, ctx.text("not_reached"), ""
+    reply = got[0]
+    if reply.got != b"NEXT CLIENT":
+        return (False, reply_problem(ctx, run, reply, b"NEXT CLIENT", accepted_since=second.t),
+                facts.shown_output(run.events))
+    served = ctx.text("exchange.ok", sent=repr(reply.sent), got=repr(reply.got))
+    t_left = next((e.t for e in at.events if e.side == second.side and e.kind == "call"
+                   and e.name == "close"), reply.t_sent)
+    spins = facts.spin_count(run.events, t_left)
+    if spins > facts.SPIN_LIMIT:
+        return False, served + sep(ctx.lang) + ctx.text(
+            "no_spin.spin", count=f"{spins:,}", limit=facts.SPIN_LIMIT), ""
+    return True, served + sep(ctx.lang) + ctx.text("no_spin.ok", count=spins), ""
+
+
+def judge(events: list[Event], ctx: Context) -> Sheet:
+    """Every check's verdict for a run of exercise 8."""
+    sheet = Sheet(ctx)
+    sheet.budget = budget_of(events)
+    runs = trials(events)
+    try:
+        if runs:
+            idle_server(sheet, runs[0])
+    except Stop:
+        pass
+    return sheet

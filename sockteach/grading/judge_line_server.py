@@ -1,0 +1,150 @@
+"""The judge of exercise 10 (the line-based server), from the events
+:mod:`.drive_line_server` recorded. Pure: no process, no socket, no clock."""
+
+from __future__ import annotations
+
+from ..events import Event
+from . import facts
+from .plan import LEAVE
+from .plan import FIRST, LINES, REST, answer
+from .judge_servers import SIDE, connect_failed, doing, judge_start, nth, reply_problem
+from .judging import Context, Sheet, Stop, Trial, budget_of, trials
+from .exchanges import connects, reads, replies
+from .texts import sep, t
+
+TEXTS = {
+    "en": {
+        "several_head": "Three lines in one write:",
+        "several_ok": "Three lines in one write, {sent}: three answers, {got}.",
+        "pieces_early": "Sent half a line, {sent} — no b'\\n' yet — and the server answered at once with {got}: it answers each piece it receives, not each line.",
+        "pieces_head": "Half a line, {first}, then the rest, {rest}:",
+        "pieces_ok": "Half a line, {first}: no answer while the line was unfinished. Then the rest, {rest}: {got}.",
+        "next_ok": "A new client sent {sent} and got {got}: numbering starts at 1 again.",
+        "next_head": "After the first client left, a new client connected:",
+    },
+    "zh": {
+        "several_head": "用一次写入发出三行：",
+        "several_ok": "用一次写入发出三行 {sent}：收到三个回复 {got}。",
+        "pieces_early": "发出半行 {sent}——还没有 b'\\n'——服务端马上就回复了 {got}：它是收到一段就回复一段，而不是一行回复一次。",
+        "pieces_head": "先发半行 {first}，再发剩下的 {rest}：",
+        "pieces_ok": "先发半行 {first}：这一行没结束时没有回复。再发剩下的 {rest}：收到 {got}。",
+        "next_ok": "新的客户端发送 {sent}，收到 {got}：行号重新从 1 开始。",
+        "next_head": "第一个客户端离开后，一个新的客户端连了上来：",
+    },
+}
+
+
+def say(ctx: Context, key: str, **values: object) -> str:
+    table = TEXTS.get(ctx.lang) or TEXTS["en"]
+    return (table.get(key) or TEXTS["en"][key]).format(**values)
+
+
+def tidy(events: list[Event], text: str, lang: str) -> str:
+    """``recv_into(buffer)`` instead of the buffer's raw contents the trace shows as its
+    argument (what a makefile() file's readline() waits in)."""
+    for e in events:
+        if e.kind == "call" and e.name in ("recv_into", "recvfrom_into") and e.args:
+            text = text.replace(f"{e.name}({', '.join(e.args)})", f"{e.name}(buffer)")
+        elif e.kind == "return" and e.name == "recv_into" and e.result and e.result.isdigit():
+            # recv_into() returns a count, not the bytes: say so.
+            n = int(e.result)
+            count = f"{n} 字节" if lang == "zh" else f"{n} byte{'s' if n != 1 else ''}"
+            text = text.replace(t("doing.no_reply", lang, data=e.result),
+                                t("doing.no_reply", lang, data=count))
+    return text
+
+
+class _Tidy:
+    """The sheet, with every message passed through :func:`tidy` (as the trial stood)."""
+
+    def __init__(self, sheet: Sheet) -> None:
+        self.sheet = sheet
+
+    def ok(self, name: str, message: str, at: Trial) -> None:
+        self.sheet.ok(name, tidy(at.events, message, self.sheet.ctx.lang), at, SIDE)
+
+    def stop(self, name: str, message: str, output: str, at: Trial) -> None:
+        self.sheet.stop(name, tidy(at.events, message, self.sheet.ctx.lang), output, at)
+
+
+def line_server(sheet: Sheet, tr: Trial) -> None:
+    ctx = sheet.ctx
+    r = _Tidy(sheet)
+    addr = judge_start(sheet, tr)
+    at = tr.at("one_line")
+    run = at.run(SIDE)
+    peer = nth(connects(at.events), 0, sheet, "one_line", at)
+    if peer.error is not None:
+        sheet.stop("one_line", connect_failed(ctx, run, peer), facts.shown_output(run.events),
+                   at)
+    reply = nth(replies(at.events, peer.side), 0, sheet, "one_line", at)
+    if reply.got != b"1: HELLO\n":
+        r.stop("one_line", reply_problem(ctx, run, reply, b"1: HELLO\n"),
+               facts.shown_output(run.events), at)
+    r.ok("one_line", ctx.text("exchange.ok", sent=repr(reply.sent), got=repr(reply.got)), at)
+
+    at = tr.at("lines_in_one_write")
+    run = at.run(SIDE)
+    reply = nth(replies(at.events, peer.side), 1, sheet, "lines_in_one_write", at)
+    if reply.got != answer(LINES, 2):
+        r.stop("lines_in_one_write", say(ctx, "several_head") + sep(ctx.lang)
+               + reply_problem(ctx, run, reply, answer(LINES, 2)),
+               facts.shown_output(run.events), at)
+    r.ok("lines_in_one_write", say(ctx, "several_ok", sent=repr(reply.sent),
+                                   got=repr(reply.got)), at)
+
+    at = tr.at("line_in_pieces")
+    run = at.run(SIDE)
+    sent = replies(at.events, peer.side)
+    half = nth(sent, 2, sheet, "line_in_pieces", at)
+    if half.end not in ("reset", "eof") and half.got:
+        r.stop("line_in_pieces", say(ctx, "pieces_early", sent=repr(FIRST), got=repr(half.got)),
+               facts.shown_output(run.events), at)
+    want = answer([FIRST + REST], 5)
+    reply = nth(sent, 3, sheet, "line_in_pieces", at)
+    if reply.got != want:
+        r.stop("line_in_pieces", say(ctx, "pieces_head", first=repr(FIRST), rest=repr(REST))
+               + sep(ctx.lang) + reply_problem(ctx, run, reply, want),
+               facts.shown_output(run.events), at)
+    r.ok("line_in_pieces", say(ctx, "pieces_ok", first=repr(FIRST), rest=repr(REST),
+                               got=repr(reply.got)), at)
+
+    at = tr.at("half_close")
+    run = at.run(SIDE)
+    problem = None
+    shut = [e for e in at.events if e.side == peer.side and e.name == "shutdown"]
+    if shut and shut[-1].kind == "return":
+        end = reads(at.events, peer.side)[-1]
+        if end.got:
+            problem = ctx.text("line_server.after_eof", got=repr(end.got))
+        elif end.end == "timeout":
+            problem = ctx.text("line_server.not_closed", seconds=f"{LEAVE:g}",
+                               doing=tidy(at.events, doing(ctx, run), ctx.lang))
+    if problem:
+        r.stop("next_client", problem, facts.shown_output(run.events), at)
+    at = tr.at("next_client")
+    run = at.run(SIDE)
+    head = say(ctx, "next_head") + sep(ctx.lang)
+    second = nth(connects(at.events), 1, sheet, "next_client", at)
+    if second.error is not None:
+        r.stop("next_client", head + connect_failed(ctx, run, second),
+               facts.shown_output(run.events), at)
+    reply = nth(replies(at.events, second.side), 0, sheet, "next_client", at)
+    if reply.got != b"1: AGAIN\n":
+        r.stop("next_client", head + reply_problem(ctx, run, reply, b"1: AGAIN\n",
+                                                   accepted_since=second.t),
+               facts.shown_output(run.events), at)
+    r.ok("next_client", say(ctx, "next_ok", sent=repr(reply.sent), got=repr(reply.got)), at)
+
+
+def judge(events: list[Event], ctx: Context) -> Sheet:
+    """Every check's verdict for a run of exercise 10."""
+    sheet = Sheet(ctx)
+    sheet.budget = budget_of(events)
+    runs = trials(events)
+    try:
+        if runs:
+            line_server(sheet, runs[0])
+    except Stop:
+        pass
+    return sheet
