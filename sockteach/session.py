@@ -243,6 +243,7 @@ class Session:
         # The order protocol (see settled): per channel, the stamp of its newest line.
         self._channel_mono: dict[socket.socket, float] = {}
         self._exit_mono: dict[int, float] = {}  # pid → when its tracer wrote its last line
+        self._pid_conn: dict[int, socket.socket] = {}  # pid → its trace channel
         self._closed = False
         self._threads: list[threading.Thread] = []
         self._connections: list[socket.socket] = []
@@ -630,6 +631,7 @@ class Session:
             buf += chunk
             *lines, buf = buf.split(b"\n")
             batch: list[Event] = []
+            ended: list[int] = []
             newest = None
             for line in lines:
                 try:
@@ -643,7 +645,10 @@ class Session:
                         if not pids:
                             self._unidentified -= 1
                         self._traced_pids.add(pid)
+                        self._pid_conn[pid] = conn
                     pids.add(pid)
+                if data.get("kind") == "exit" and pid is not None:
+                    ended.append(pid)
                 event = self._from_tracer(data)
                 if event is not None:
                     batch.append(event)
@@ -651,6 +656,9 @@ class Session:
                 for event in batch:
                     self.events.append(event)
                     self._track(event)
+                for pid in ended:  # its tracer's last line: nothing of it waits any more
+                    for key in [k for k in self._pending if k[0] == pid]:
+                        del self._pending[key]
                 if newest is not None:
                     self._channel_mono[conn] = float(newest)
                 self.cond.notify_all()
@@ -742,13 +750,29 @@ class Session:
             time.sleep(MONITOR_PERIOD)  # a polling period, not a synchronisation
             now = self.now()
             blocked = []
+            ask: set[socket.socket] = set()
             with self.cond:
                 for key, call in self._pending.items():
                     waited = now - call.t
-                    if waited >= self.blocked_after and key not in self._blocked_sent:
-                        self._blocked_sent.add(key)
-                        blocked.append(Event(now, call.side, "blocked", name=call.name,
-                                             seconds=round(waited, 3), sock=call.sock, pid=call.pid))
+                    if waited < self.blocked_after or key in self._blocked_sent:
+                        continue
+                    # Pending here is not yet blocked there: its return may still wait in the
+                    # tracer (a busy machine). Blocked once that process has written a line
+                    # stamped past the threshold (a sync answer if need be) and the call is
+                    # still open — the process's lines come in the order of their stamps.
+                    conn = self._pid_conn.get(call.pid)
+                    if conn is not None and conn in self._channel_mono and (
+                            self._channel_mono[conn] - self.t0 < call.t + self.blocked_after):
+                        ask.add(conn)
+                        continue
+                    self._blocked_sent.add(key)
+                    blocked.append(Event(now, call.side, "blocked", name=call.name,
+                                         seconds=round(waited, 3), sock=call.sock, pid=call.pid))
+            for conn in ask:
+                try:
+                    conn.send(b"s")
+                except OSError:
+                    pass
             for e in blocked:
                 self.add(e)
             self._sample_tcp()

@@ -151,7 +151,11 @@ def test_lesson11_one_at_a_time_then_threads_and_selectors_serve_both(played):
         assert hi and again and hi[0].t < again[0].t  # B served while A was connected
         assert not [e for e in of(part, "client", "exit") if hi[0].t < e.t < again[0].t]
     selectors = between(events, marks[4])
-    assert of(selectors, "server", "call", "setblocking")[0].args == ("False",)
+    nonblocking = of(selectors, "server", "call", "setblocking")[0]
+    assert nonblocking.args == ("False",)
+    # the selectors server's own events (the threaded server before it may still be judged
+    # blocked in its threads' recv() a moment after this step began: that is true of it)
+    selectors = [e for e in selectors if e.pid == nonblocking.pid]
     assert of(selectors, "server", "return", "fileno")
     assert not of(selectors, "server", "blocked", "recv")  # select() waits, recv never does
     assert not our_processes()
