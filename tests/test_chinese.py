@@ -96,9 +96,11 @@ def _problems(pattern: re.Pattern[str], texts=TEXTS, clean=prose) -> list[str]:
 
 ASCII_PUNCT_AFTER_HAN = re.compile(rf"{HAN}[,;:?!]|{HAN}\.(?=\s|$)")
 ASCII_QUOTES = re.compile(rf"\"[^\"\n]*{HAN}[^\"\n]*\"|{HAN}\"|\"{HAN}")
-ASCII_PARENS = re.compile(rf"{HAN}\(|\({HAN}|{HAN}\)|\){HAN}")
+ASCII_PARENS = re.compile(rf"{HAN}\(|\({HAN}|{HAN}\)|\){HAN}"
+                          rf"|(?<=[{CJK}A-Za-z0-9}}]) \([^(),\n]*\)")  # a note: word (NOTE)
 NO_SPACE = re.compile(rf"{HAN}[A-Za-z0-9]|[A-Za-z0-9%]{HAN}")
-SPACE_BY_FULLWIDTH = re.compile(r"[ \t]+[，。：；？！、）」”]|[（“「][ \t]+|[，。：；？！、][ \t]+\S")
+SPACE_BY_FULLWIDTH = re.compile(  # one space; wider gaps and indents are layout, not prose
+    r"(?<=\S) (?! )[，。：；？！、（）「」“”]|[（“「] |[）”」] (?=[^\s\-*#>|])|[，。：；？！、] (?! )")
 DASH_SPACES = re.compile(r" ——|—— ")
 
 # Glossary: the one term per idea (docs/chinese-style.md lists why). pattern → the term to use.
@@ -113,7 +115,7 @@ FORBIDDEN = {
     "链接": "连接（教程的“链接循环”只在引用它时出现）",
 }
 # The tutorial's own word, quoted as its word: “链接循环” in full-width quotes, or its code.
-TUTORIAL_QUOTE = re.compile(r"“链接循环”")
+TUTORIAL_QUOTE = re.compile(r"“(?:链接循环|链接|基于(?:文件|网络)类型的套接字家族)”")
 
 
 def _in_prose(word: str) -> list[str]:
@@ -183,6 +185,7 @@ def test_the_checks_catch_what_they_name() -> None:
         (ASCII_PUNCT_AFTER_HAN, "连接关闭了,然后", "连接关闭了，然后"),
         (ASCII_QUOTES, '所谓"粘包"', "所谓“粘包”"),
         (ASCII_PARENS, "缓冲区(发送)", "缓冲区（发送）"),
+        (ASCII_PARENS, "抛出 OSError (EPIPE)：", "抛出 OSError（EPIPE）：调用 f(a, b) 或 f(x)"),
         (NO_SPACE, "调用recv()", "调用 recv()"),
         (NO_SPACE, "等了`60`秒", "等了 `60` 秒"),
         (SPACE_BY_FULLWIDTH, "调用 recv() 。", "调用 recv()。"),
