@@ -128,6 +128,8 @@ def test_there_are_chinese_texts_of_every_kind() -> None:
     kinds = {where.split(":")[0] if ":" in where else where.rsplit("/", 1)[-1].split(".")[0]
              for where, _, _ in TEXTS}
     assert {"messages", "grading", "explain", "README", "hints"} <= kinds
+    assert any(".steps[" in where for where, _, _ in TEXTS)  # lesson.toml
+    assert any("/exercise.checks[" in where for where, _, _ in TEXTS)  # exercise.toml
     assert len(TEXTS) > 500
 
 
@@ -153,13 +155,23 @@ def test_glossary_terms(word: str) -> None:
     assert not found, f"{word} → {FORBIDDEN[word]}:\n" + "\n".join(found)
 
 
+LESSON = re.compile(r"\d\d-[a-z0-9-]+")
+# The note a lesson gives once: the tutorial's 链接循环 is the connection loop, 连接循环.
+TUTORIAL_NOTE = re.compile(r"“链接(?:循环)?”[^。\n]*连接")
+
+
 def test_the_tutorials_word_is_explained_where_it_is_quoted() -> None:
-    """Lesson 3 quotes the tutorial's ``#链接循环``: its text says once that 链接 means 连接."""
-    quoting = {where.split("/")[0] for where, zh, _ in TEXTS if "链接循环" in zh}
-    explained = {where.split("/")[0] for where, zh, _ in TEXTS
-                 if TUTORIAL_QUOTE.search(prose(zh)) and "连接循环" in prose(zh)}
+    """A lesson whose code (quoted in its text) keeps the tutorial's ``#链接循环`` says, in
+    its text, that 链接 there means 连接."""
+    def lesson(where: str) -> str:
+        m = LESSON.match(where)
+        return m.group(0) if m else where
+    quoting = {lesson(where) for where, zh, _ in TEXTS if "链接循环" in zh}
+    explained = {lesson(where) for where, zh, _ in TEXTS if TUTORIAL_NOTE.search(prose(zh))}
     assert "03-connection-loop" in quoting
-    assert quoting <= explained | {w for w in quoting if not w[:2].isdigit()}
+    assert quoting <= explained, sorted(quoting - explained)
+    assert TUTORIAL_NOTE.search("叫作“链接循环”（X），这里的“链接”就是“连接”")
+    assert not TUTORIAL_NOTE.search("外层是“链接循环”。连接……")
 
 
 PLACEHOLDER = re.compile(r"(?<!\{)\{([A-Za-z_][A-Za-z0-9_.]*(?:![rsa])?(?::[^{}]*)?)\}(?!\})")
