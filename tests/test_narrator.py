@@ -47,7 +47,7 @@ CASES = [
     (ev("return", name="accept", result="(<socket fd=4>, ('127.0.0.1', 51234))"),
      "server: accept() returned: a client connected from 127.0.0.1:51234 — a new socket (fd 4) "
      "just for this connection",
-     "服务端：accept() 返回：客户端从 127.0.0.1:51234 连进来了——一个新的套接字（fd 4）专门负责这个连接"),
+     "服务端：accept() 返回：客户端从 127.0.0.1:51234 连进来了——一个新的套接字（fd 4）专门负责这条连接"),
     (ev("call", name="bind", args=["('127.0.0.1', 8081)"], real="('127.0.0.1', 40123)"),
      "server: bind(('127.0.0.1', 8081)) — binds this socket to the address 127.0.0.1:8081. "
      "sockteach runs port 8081 on 40123; the program still sees 8081.",
