@@ -160,6 +160,22 @@ LESSON = re.compile(r"\d\d-[a-z0-9-]+")
 TUTORIAL_NOTE = re.compile(r"“链接(?:循环)?”[^。\n]*连接")
 
 
+# One wording for a process a signal ended: 被 SIGTERM（信号 15）终止 — never 结束/停掉/杀.
+SIGNAL_VERB = re.compile(r"被[^，。；：\n]{0,24}SIG[A-Z]+[^，。；：\n]{0,14}?(?:结束|停掉|杀)"
+                         r"|(?:结束|停掉|杀死?)了?[(（]SIG|SIG[A-Z]+ ?(?:结束|停掉|杀)"
+                         r"|SIG[A-Z]+ ?[(（]\d+[)）]|信号 SIG")
+
+
+def test_one_wording_for_signals() -> None:
+    found = _problems(SIGNAL_VERB)
+    assert not found, "write 被 SIGTERM（信号 15）终止:\n" + "\n".join(found)
+    for bad in ("被信号 SIGKILL (9) 杀死", "被 Ctrl-C 结束（SIGINT）", "被 SIGTERM 停掉了",
+                "SIGINT 结束了程序"):
+        assert SIGNAL_VERB.search(bad), bad
+    for good in ("被 SIGKILL（信号 9）终止", "被 Ctrl-C（SIGINT）终止", "被 SIGXFSZ 终止了"):
+        assert not SIGNAL_VERB.search(good), good
+
+
 def test_the_tutorials_word_is_explained_where_it_is_quoted() -> None:
     """A lesson whose code (quoted in its text) keeps the tutorial's ``#链接循环`` says, in
     its text, that 链接 there means 连接."""
