@@ -153,7 +153,7 @@ def test_empty_send_crosses_nothing() -> None:
     assert [(r.kind, r.text, r.direction) for r in nothing] == [
         ("nowire", "b'' — nothing crosses", "left"), ("nowire", "b'' — nothing crosses", "left")]
     zh = Timeline.from_events(tl.events, lang="zh")
-    assert [r.text for r in zh.rows if r.kind == "nowire"] == ["b''——什么也没有经过"] * 2
+    assert [r.text for r in zh.rows if r.kind == "nowire"] == ["b''——线路上没有任何数据"] * 2
 
 
 def test_long_send_cut_by_the_tracer_says_how_much_went() -> None:

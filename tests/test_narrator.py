@@ -47,12 +47,12 @@ CASES = [
     (ev("return", name="accept", result="(<socket fd=4>, ('127.0.0.1', 51234))"),
      "server: accept() returned: a client connected from 127.0.0.1:51234 — a new socket (fd 4) "
      "just for this connection",
-     "服务端：accept() 返回：客户端从 127.0.0.1:51234 连进来了——一个新的套接字（fd 4）专门负责这个连接"),
+     "服务端：accept() 返回：客户端从 127.0.0.1:51234 连进来了——一个新的套接字（fd 4）专门负责这条连接"),
     (ev("call", name="bind", args=["('127.0.0.1', 8081)"], real="('127.0.0.1', 40123)"),
      "server: bind(('127.0.0.1', 8081)) — binds this socket to the address 127.0.0.1:8081. "
      "sockteach runs port 8081 on 40123; the program still sees 8081.",
      "服务端：bind(('127.0.0.1', 8081))：把这个套接字绑定到地址 127.0.0.1:8081。"
-     "sockteach 在 40123 端口上运行 8081 端口；程序看到的仍然是 8081。"),
+     "sockteach 把 8081 端口实际放在 40123 端口上；程序看到的仍然是 8081。"),
     (ev("call", "client", name="recv", args=["1024"]),
      "client: recv(1024) waits (blocks) until data arrives, then takes up to 1024 bytes",
      "客户端：recv(1024) 阻塞，等到有数据到达，最多接收 1024 字节"),
@@ -80,8 +80,8 @@ CASES = [
     (ev("raise", name="bind", error="OSError", errno=98, message="[Errno 98] Address already in use"),
      "server: bind() raised OSError (errno 98) — Address already in use: something still holds "
      "this address — a running server, or an old connection still closing (FIN_WAIT2, TIME_WAIT)",
-     "服务端：bind() 抛出 OSError (errno 98)——地址已被占用 (Address already in use)："
-     "仍有东西占着这个地址——一个还在运行的服务端，或一个还在关闭过程中的旧连接（FIN_WAIT2、TIME_WAIT 状态）"),
+     "服务端：bind() 抛出 OSError（errno 98）——地址已被占用（Address already in use）："
+     "这个地址还被占着——可能是一个还在运行的服务端，也可能是一条还在关闭过程中的旧连接（FIN_WAIT2、TIME_WAIT 状态）"),
     (ev("blocked", name="recv", seconds=0.5),
      "server: blocked in recv(): nothing to read yet",
      "服务端：阻塞在 recv()：还没有数据可读"),
@@ -100,8 +100,8 @@ CASES = [
      "客户端：以退出码 1 退出——出错了，看看它的输出"),
     (ev("exit", "client", code=-9),
      "client: was killed by signal SIGKILL (9); the kernel closes its sockets for it",
-     "客户端：被信号 SIGKILL (9) 杀死；内核替它关闭了所有套接字"),
-    (ev("exit", code=-2), "server: was stopped by Ctrl-C (SIGINT)", "服务端：被 Ctrl-C (SIGINT) 终止"),
+     "客户端：被 SIGKILL（信号 9）终止；内核替它关闭了所有套接字"),
+    (ev("exit", code=-2), "server: was stopped by Ctrl-C (SIGINT)", "服务端：被 Ctrl-C（SIGINT）终止"),
     (ev("input", "client", text="hello"),
      "client: typed 'hello' and pressed Enter", "客户端：输入 'hello' 并回车"),
     (ev("input", "client", text=""),
@@ -147,7 +147,7 @@ def test_setsockopt_numbers_read_as_the_constants_the_learner_wrote() -> None:
                 "(SO_REUSEADDR): bind() may take an address still held by a connection in "
                 "TIME_WAIT (set it before bind)")
     assert narrate(numeric) == narrate(symbolic) == expected
-    assert "重用地址 (SO_REUSEADDR)" in (narrate(numeric, "zh") or "")
+    assert "重用地址（SO_REUSEADDR）" in (narrate(numeric, "zh") or "")
     assert call_text("setsockopt", ("1", "2", "1")) == "setsockopt(SOL_SOCKET, SO_REUSEADDR, 1)"
 
 
