@@ -92,8 +92,11 @@ HEADER = {"format": "sockteach-events", "version": VERSION}
 Address = "tuple | str"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, init=False)
 class Event:
+    """One thing that happened. Frozen; a field left out is None (the class's default), so
+    making one costs only the fields it has — the session makes one per traced call."""
+
     t: float
     side: str
     kind: str
@@ -133,6 +136,16 @@ class Event:
     states: tuple[tuple[str, str, str], ...] | None = None
     pid: int | None = None
 
+    def __init__(self, t: float, side: str, kind: str, *rest: Any, **fields: Any) -> None:
+        values = self.__dict__  # frozen: written here once, never again
+        values["t"], values["side"], values["kind"] = t, side, kind
+        if rest:
+            fields.update(zip(_FIELDS[3:], rest))
+        if not _FIELD_SET.issuperset(fields):
+            unknown = ", ".join(sorted(set(fields) - _FIELD_SET))
+            raise TypeError(f"Event() got unknown fields: {unknown}")
+        values.update(fields)
+
     @property
     def payload(self) -> bytes | None:
         """The data preview as bytes (``data`` is hex), or None."""
@@ -145,6 +158,7 @@ class Event:
 
 
 _FIELDS = tuple(f.name for f in fields(Event))
+_FIELD_SET = frozenset(_FIELDS)
 _TUPLES = ("args", "rfds", "wfds", "linger")
 _ADDRESSES = ("addr", "real", "local", "peer")
 

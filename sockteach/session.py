@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Callable, Iterable
 
 from . import kernel
-from .events import Event, host_port, order_key, plain_fields
+from .events import Event, host_port, order_key
 
 TRACER = Path(__file__).with_name("tracer.py")
 OUTPUT_BATCH = 0.05  # seconds of terminal output read at once (fallback only, see _read_output)
@@ -674,9 +674,10 @@ class Session:
         record = self.sides.get(side)
         if record is not None and pid is not None:
             record.pids.add(pid)
-        values = plain_fields(data, _TRACER_FIELDS)
-        return Event(t=float(data.get("mono", time.monotonic())) - self.t0, side=side,
-                     kind=kind, **values)
+        # The tracer writes version 2 only: every list is a tuple (fds, args) or an address.
+        values = {k: (tuple(v) if v.__class__ is list else v) for k, v in data.items()
+                  if k in _TRACER_FIELDS}
+        return Event(float(data.get("mono", time.monotonic())) - self.t0, side, kind, **values)
 
     def settled(self, t: float, timeout: float = 2.0) -> bool:
         """Whether every event stamped before ``t`` (session time) has arrived; waits for it,
