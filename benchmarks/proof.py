@@ -10,7 +10,7 @@ Each part runs the real commands in fresh processes and is also a script of its 
 - grader     benchmarks/bench_grader.py: check per exercise, grade throughput (--jobs 4)
 - load       benchmarks/load.py: grade of 200 submissions with --jobs 8 and --jobs 1 —
              submissions/s, memory peaks, verdicts that differ, port collisions
-- mutants    python -m sockteach.mutate --json: the share of non-equivalent mutants of every
+- mutants    python -m qa.mutate --json: the share of non-equivalent mutants of every
              reference solution that the checks reject
 - faults     tests/test_faults.py with many seeded runs: Ctrl-C/SIGTERM at random moments of
              every lesson, check and grade; sides killed from outside
@@ -60,7 +60,7 @@ def load(quick: bool) -> tuple[bool, list[str]]:
 
 
 def mutants(quick: bool) -> tuple[bool, list[str]]:
-    cmd = [sys.executable, "-m", "sockteach.mutate", "--json", "--jobs", "4"]
+    cmd = [sys.executable, "-m", "qa.mutate", "--json", "--jobs", "4"]
     if quick:
         cmd += ["1", "5", "12"]
     code, out, seconds = _run(cmd)

@@ -13,6 +13,8 @@ PROGRAMS = Path(__file__).parent / "programs"
 # processes only (not those of another test run on the same machine).
 RUN_MARK = os.environ.setdefault("PYTEST_SOCKTEACH_RUN", f"{os.getpid()}-{os.urandom(4).hex()}")
 ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:  # the developers' tools (qa/) live beside the package
+    sys.path.insert(1, str(ROOT))
 
 
 @pytest.fixture(autouse=True)

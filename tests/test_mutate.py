@@ -12,8 +12,9 @@ import textwrap
 
 import pytest
 
-from sockteach import exercises, mutate
-from sockteach.mutate import Mutant, Outcome, Report, mutants
+from qa import mutate
+from sockteach import exercises
+from qa.mutate import Mutant, Outcome, Report, mutants
 
 OWNED = (1, 2, 3, 4)  # the exercises of the full mutation run below
 # every exercise with a reference solution: its judgements name real mutants, and no gap is left

@@ -14,7 +14,7 @@ by one, and a mutant that only touches code that never runs needs no entry — o
 the checks miss. ``mutants.toml`` also lists known gaps (of exercises whose checks this tool
 does not own), so that only new ones fail the run.
 
-    python -m sockteach.mutate [N ...] [--jobs 4] [--repeat 2] [--json | --markdown] [--list]
+    python -m qa.mutate [N ...] [--jobs 4] [--repeat 2] [--json | --markdown] [--list]
 
 Exit status 1 when a control failed, a survivor is neither equivalent nor a known gap, or a
 mutant listed as equivalent was rejected (a stale list, or flaky grading).
@@ -591,7 +591,7 @@ JUDGEMENTS = Path(__file__).with_name("mutants.toml")
 
 def _judgements() -> tuple[dict[int, dict[str, str]], dict[int, dict[str, str]]]:
     """``mutants.toml``: the equivalent survivors and the known gaps, each with its reason."""
-    from .i18n import tomllib
+    from sockteach.i18n import tomllib
 
     with JUDGEMENTS.open("rb") as f:
         data = tomllib.load(f)
@@ -739,7 +739,7 @@ def run_exercise(number: int, *, jobs: int = 4, operators: Iterable[str] | None 
     """Make the mutants of exercise ``number``'s solution and grade them (``jobs`` at a time),
     together with ``controls`` copies of the unchanged solution. With ``repeat`` > 1 a mutant
     counts as rejected only if every grading rejects it."""
-    from . import exercises, grading
+    from sockteach import exercises, grading
 
     started = time.monotonic()
     ex = exercises.get(number)
@@ -795,7 +795,7 @@ def run_exercise(number: int, *, jobs: int = 4, operators: Iterable[str] | None 
 def run(numbers: Iterable[int], **kwargs) -> list[Report]:
     """Reports for several exercises; an exercise whose solution does not pass its own
     checks now (scenario still being written) is reported as skipped."""
-    from . import exercises, grading
+    from sockteach import exercises, grading
 
     reports = []
     for number in numbers:
@@ -919,9 +919,9 @@ def markdown_report(reports: list[Report]) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from . import exercises
+    from sockteach import exercises
 
-    ap = argparse.ArgumentParser(prog="python -m sockteach.mutate", description=__doc__.split(
+    ap = argparse.ArgumentParser(prog="python -m qa.mutate", description=__doc__.split(
         "\n\n")[0])
     ap.add_argument("numbers", nargs="*", type=int,
                     help="exercises (default: every exercise with a solution)")
