@@ -58,11 +58,9 @@ class Player:
         self.pause = pause
         self.cursor: dict[str, int] = {}
         self.marks: dict[str, Event] = {}
-        self.step_index = 0
 
     def run(self) -> None:
-        for index, step in enumerate(self.lesson.steps, start=1):
-            self.step_index = index
+        for step in self.lesson.steps:
             title = pick(step.title, self.lang)
             try:
                 say = self.fill(pick(step.say, self.lang))
