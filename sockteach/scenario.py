@@ -60,7 +60,7 @@ class Player:
         self.marks: dict[str, Event] = {}
 
     def run(self) -> None:
-        for step in self.lesson.steps:
+        for index, step in enumerate(self.lesson.steps, start=1):
             title = pick(step.title, self.lang)
             try:
                 say = self.fill(pick(step.say, self.lang))
