@@ -10,45 +10,12 @@ from .judge_servers import (SIDE, window, connect_failed, doing, judge_exchanges
                             judge_start, nth, reply_problem, reset_then_next)
 from .judging import Context, Sheet, Stop, Trial, budget_of, trials
 from .exchanges import connects, reads, replies
-from .texts import sep
+from .texts import judge_text, sep
 
-TEXTS = {
-    "en": {
-        "closed_ok": "The grader closed its side (a FIN) and the server's recv() returned b''; the server closed its end at once (its FIN came back){state}.",
-        "closed_state": ": the grader's end went to TIME_WAIT, nothing stayed in CLOSE_WAIT",
-        "not_closed": "The grader closed its side (a FIN); {saw}within {seconds} s the server did not close its end: it stays in CLOSE_WAIT{state}, and {doing}.",
-        "saw_empty": "the server's recv() returned b'', but ",
-        "close_wait_seen": " (the kernel's table shows {row})",
-        "sent_more": "The grader closed its side (a FIN); instead of closing, the server sent {got}.",
-        "reset": "The grader closed its side (a FIN); the server answered with a reset (RST) instead of closing normally: {doing}.",
-        "next_head": "After the first client left, a new client connected:",
-        "bye_ok": "Sent b'bye', got b'BYE', then the server closed the connection first{state}; the next client was served: {next}",
-        "bye_state": " (the kernel's table shows the server's end in TIME_WAIT: the side that closes first keeps it)",
-        "bye_not_closed": "Sent b'bye' and got {got}, but within {seconds} s the server did not close the connection: {doing}. After answering BYE the server must close first.",
-        "bye_more": "Sent b'bye' and got {got}; then, instead of closing, the server sent {more}.",
-        "bye_head": "After the bye, the next client connected:",
-    },
-    "zh": {
-        "closed_ok": "评分器关闭了自己的发送方向（发出 FIN），服务端的 recv() 返回 b''；服务端马上关闭了自己这一端（它的 FIN 回来了）{state}。",
-        "closed_state": "：评分器这一端进入了 TIME_WAIT，没有留下 CLOSE_WAIT",
-        "not_closed": "评分器关闭了自己的发送方向（发出 FIN）；{saw}{seconds} 秒内服务端没有关闭自己这一端：它一直停在 CLOSE_WAIT{state}，而且{doing}。",
-        "saw_empty": "服务端的 recv() 返回了 b''，但 ",
-        "close_wait_seen": "（内核的表里是 {row}）",
-        "sent_more": "评分器关闭了自己的发送方向（发出 FIN）；服务端没有关闭，而是发来了 {got}。",
-        "reset": "评分器关闭了自己的发送方向（发出 FIN）；服务端没有正常关闭，而是回了一个重置（RST）：{doing}。",
-        "next_head": "第一个客户端离开后，一个新的客户端连了上来：",
-        "bye_ok": "发送 b'bye'，收到 b'BYE'，然后服务端先关闭了连接{state}；下一个客户端也得到了服务：{next}",
-        "bye_state": "（内核的表里服务端这一端处于 TIME_WAIT：先关闭的一方保留它）",
-        "bye_not_closed": "发送 b'bye'，收到 {got}，但 {seconds} 秒内服务端没有关闭连接：{doing}。回复 BYE 之后，服务端必须先关闭。",
-        "bye_more": "发送 b'bye'，收到 {got}；然后服务端没有关闭，而是又发来了 {more}。",
-        "bye_head": "bye 之后，下一个客户端连了上来：",
-    },
-}
 
 
 def say(ctx: Context, key: str, **values: object) -> str:
-    table = TEXTS.get(ctx.lang) or TEXTS["en"]
-    return (table.get(key) or TEXTS["en"][key]).format(**values)
+    return judge_text("closing", ctx.lang, key, **values)
 
 
 def _rows(tr: Trial, what: str, local_port: int, remote_port: int) -> list[tuple]:

@@ -9,31 +9,12 @@ from .judge_servers import (SIDE, connect_failed, judge_exchanges, judge_next, j
                             lingered, nth, reply_problem)
 from .judging import Context, Sheet, Stop, Trial, budget_of, trials
 from .exchanges import connects, replies
-from .texts import sep
+from .texts import judge_text, sep
 
-TEXTS = {
-    "en": {
-        "concurrent_ok": "Client A stayed connected and idle; client B connected, sent {sent} and got {got} back at once: two clients served at the same time.",
-        "concurrent_head": "Client A stayed connected and idle; then client B connected:",
-        "first_ok": "Client A, still connected, spoke again: sent {sent}, got {got} back.",
-        "first_head": "After B was served, client A (still connected) spoke again:",
-        "leaves_ok": "A and B left; the server closed their connections (recv() returned b'' {count} time(s) at most, no spin), and a new client C was served: {message}",
-        "leaves_head": "A and B left, then client C connected:",
-    },
-    "zh": {
-        "concurrent_ok": "客户端 A 一直连着、闲着；客户端 B 连上来，发送 {sent}，马上收到 {got}：两个客户端同时得到服务。",
-        "concurrent_head": "客户端 A 一直连着、闲着；这时客户端 B 连了上来：",
-        "first_ok": "一直连着的客户端 A 又说了一句：发送 {sent}，收到 {got}。",
-        "first_head": "B 得到服务之后，一直连着的客户端 A 又说了一句：",
-        "leaves_ok": "A 和 B 离开了；服务端关闭了它们的连接（recv() 最多返回了 {count} 次 b''，没有空转），新的客户端 C 也得到了服务：{message}",
-        "leaves_head": "A 和 B 离开了，然后客户端 C 连了上来：",
-    },
-}
 
 
 def say(ctx: Context, key: str, **values: object) -> str:
-    table = TEXTS.get(ctx.lang) or TEXTS["en"]
-    return (table.get(key) or TEXTS["en"][key]).format(**values)
+    return judge_text("concurrent", ctx.lang, key, **values)
 
 
 def concurrent_server(sheet: Sheet, tr: Trial) -> None:

@@ -4,61 +4,18 @@ recorded. Pure: no process, no socket, no clock."""
 from __future__ import annotations
 
 from ..events import Event
-from ..i18n import pick
 from . import facts
 from .plan import IN_PIECES, PART, PAYLOADS, SIZE, frame, pieces_of
 from .judge_servers import (SIDE, Run, closed_too, connect_failed, doing, judge_start,
                             lingered, nth, reply_problem)
 from .judging import Context, Sheet, Stop, Trial, budget_of, trials
 from .exchanges import Reply, connects, replies
-from .texts import sep
+from .texts import judge_text, sep
 
-TEXTS: dict[str, dict[str, str]] = {
-    "frame.ok": {
-        "en": "Sent the frame {sent}, got the frame {got} back.",
-        "zh": "发送了一帧 {sent}，收回了一帧 {got}。",
-    },
-    "frame.no_prefix": {
-        "en": " The answer has no length prefix: send struct.pack('>I',len(reply))+reply.",
-        "zh": "回复没有长度前缀：应该发送 struct.pack('>I',len(reply))+reply。",
-    },
-    "together.ok": {
-        "en": "{n} frames sent in one write, {n} frames answered, each whole and in order.",
-        "zh": "一次写入发送了 {n} 帧，收回了 {n} 帧回复，每帧都完整，顺序正确。",
-    },
-    "together.head": {
-        "en": "{n} frames in one write (the receive buffer holds them all at once):",
-        "zh": "一次写入 {n} 帧（接收缓冲区里同时有这几帧）：",
-    },
-    "pieces.ok": {
-        "en": "One frame sent in {n} pieces ({sizes} bytes), the server waiting in recv() between them: answered whole.",
-        "zh": "一帧分 {n} 块发送（{sizes} 个字节），每块之间服务端都回到 recv() 里等待：得到了完整的回复。",
-    },
-    "pieces.head": {
-        "en": "One frame sent in {n} pieces ({sizes} bytes), the server waiting in recv() between them:",
-        "zh": "一帧分 {n} 块发送（{sizes} 个字节），每块之间服务端都回到 recv() 里等待：",
-    },
-    "pieces.early": {
-        "en": "After piece {i} of {n} ({got} so far) the server already answered {reply} — it treated part of a frame as a whole one.",
-        "zh": "在第 {i} 块（共 {n} 块，到目前为止 {got}）之后，服务端就已经回复了 {reply}——它把半帧当成了完整的一帧。",
-    },
-    "pieces.ended": {
-        "en": "After piece {i} of {n} ({got} so far): {doing}.",
-        "zh": "在第 {i} 块（共 {n} 块，到目前为止 {got}）之后：{doing}。",
-    },
-    "next.ok": {
-        "en": "After the first client left, a new client was served: {detail}",
-        "zh": "第一个客户端离开后，新的客户端得到了服务：{detail}",
-    },
-    "next.failed": {
-        "en": "After the first client left, a new client connected:",
-        "zh": "第一个客户端离开后，新的客户端连了上来：",
-    },
-}
 
 
 def _t(ctx: Context, key: str, **values: object) -> str:
-    return pick(TEXTS[key], ctx.lang).format(**values)
+    return judge_text("framed_server", ctx.lang, key, **values)
 
 
 def _problem(ctx: Context, run: Run, reply: Reply, want: bytes) -> str:

@@ -4,69 +4,18 @@
 from __future__ import annotations
 
 from ..events import Event
-from ..i18n import pick
 from . import facts
 from .plan import DROP, PAUSE, QUIET
 from .judge_servers import (SIDE, window, connect_failed, doing, judge_exchanges, judge_start,
                             nth, reply_problem, reset_then_next)
 from .judging import Context, Sheet, Stop, Trial, budget_of, trials
 from .exchanges import connects, reads, replies
-from .texts import sep
+from .texts import judge_text, sep
 
-TEXTS: dict[str, dict[str, str]] = {
-    "quiet.ok": {
-        "en": "Nobody connected for {seconds} s, and the server kept waiting for clients.",
-        "zh": "{seconds} 秒内没有任何客户端连接，服务端一直在等待客户端。",
-    },
-    "quiet.ended": {
-        "en": "Nobody connected for a while, and the server ended: {how}. A timeout on the listening socket makes accept() raise TimeoutError — catch it and accept() again, or set the timeout on conn only.",
-        "zh": "有一阵子没有客户端连接，服务端就结束了：{how}。监听套接字上的超时会让 accept() 抛出 TimeoutError——捕获它再次 accept()，或者只给 conn 设置超时。",
-    },
-    "patient.ok": {
-        "en": "After a pause of {seconds} s the connection was still open, and {sent} was answered with {got}.",
-        "zh": "停顿 {seconds} 秒之后连接仍然打开着，{sent} 得到了回复 {got}。",
-    },
-    "patient.dropped": {
-        "en": "The client paused for only {seconds} s, and the server had already closed the connection ({how}). Drop a client only after about 1 second of silence — and not after each reply.",
-        "zh": "客户端只停顿了 {seconds} 秒，服务端就已经关闭了连接（{how}）。要在大约 1 秒没有数据之后才断开客户端——而不是每回复一次就断开。",
-    },
-    "patient.after": {
-        "en": "After a pause of {seconds} s:",
-        "zh": "停顿 {seconds} 秒之后：",
-    },
-    "drops.ok": {
-        "en": "The client then sent nothing, and the server closed the connection after {after:.1f} s of silence ({how}).",
-        "zh": "之后客户端什么也不发，服务端在安静了 {after:.1f} 秒之后关闭了连接（{how}）。",
-    },
-    "drops.never": {
-        "en": "The client then sent nothing for {seconds} s, and the connection stayed open: {doing}. Give conn a timeout — conn.settimeout(1) — and close the connection when recv() raises TimeoutError.",
-        "zh": "之后客户端 {seconds} 秒什么也没发，连接却一直开着：{doing}。给 conn 设置超时——conn.settimeout(1)——recv() 抛出 TimeoutError 时关闭这个连接。",
-    },
-    "drops.data": {
-        "en": "The client sent nothing, but the server sent {got} without being asked.",
-        "zh": "客户端什么也没发，服务端却主动发来了 {got}。",
-    },
-    "how.eof": {
-        "en": "the grader's recv() returned b''",
-        "zh": "评分器的 recv() 返回了 b''",
-    },
-    "how.reset": {
-        "en": "the connection was reset",
-        "zh": "连接被重置了",
-    },
-    "next.ok": {
-        "en": "After dropping the idle client, a new client was served:",
-        "zh": "断开空闲的客户端之后，新的客户端得到了服务：",
-    },
-    "next.failed": {
-        "en": "After dropping the idle client, a new client connected:",
-        "zh": "断开空闲的客户端之后，新的客户端连了上来：",
-    },
-}
 
 
 def _t(ctx: Context, key: str, **values: object) -> str:
-    return pick(TEXTS[key], ctx.lang).format(**values)
+    return judge_text("idle_server", ctx.lang, key, **values)
 
 
 def _how(end: str | None) -> str | None:

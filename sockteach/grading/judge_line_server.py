@@ -10,33 +10,12 @@ from .plan import FIRST, LINES, REST, answer
 from .judge_servers import SIDE, connect_failed, doing, judge_start, nth, reply_problem
 from .judging import Context, Sheet, Stop, Trial, budget_of, trials
 from .exchanges import connects, reads, replies
-from .texts import sep, t
+from .texts import judge_text, sep, t
 
-TEXTS = {
-    "en": {
-        "several_head": "Three lines in one write:",
-        "several_ok": "Three lines in one write, {sent}: three answers, {got}.",
-        "pieces_early": "Sent half a line, {sent} — no b'\\n' yet — and the server answered at once with {got}: it answers each piece it receives, not each line.",
-        "pieces_head": "Half a line, {first}, then the rest, {rest}:",
-        "pieces_ok": "Half a line, {first}: no answer while the line was unfinished. Then the rest, {rest}: {got}.",
-        "next_ok": "A new client sent {sent} and got {got}: numbering starts at 1 again.",
-        "next_head": "After the first client left, a new client connected:",
-    },
-    "zh": {
-        "several_head": "用一次写入发出三行：",
-        "several_ok": "用一次写入发出三行 {sent}：收到三个回复 {got}。",
-        "pieces_early": "发出半行 {sent}——还没有 b'\\n'——服务端马上就回复了 {got}：它是收到一段就回复一段，而不是一行回复一次。",
-        "pieces_head": "先发半行 {first}，再发剩下的 {rest}：",
-        "pieces_ok": "先发半行 {first}：这一行没结束时没有回复。再发剩下的 {rest}：收到 {got}。",
-        "next_ok": "新的客户端发送 {sent}，收到 {got}：行号重新从 1 开始。",
-        "next_head": "第一个客户端离开后，一个新的客户端连了上来：",
-    },
-}
 
 
 def say(ctx: Context, key: str, **values: object) -> str:
-    table = TEXTS.get(ctx.lang) or TEXTS["en"]
-    return (table.get(key) or TEXTS["en"][key]).format(**values)
+    return judge_text("line_server", ctx.lang, key, **values)
 
 
 def tidy(events: list[Event], text: str, lang: str) -> str:

@@ -6,85 +6,18 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..events import Event
-from ..i18n import pick
 from . import facts
 from .plan import ACCEPT
 from .plan import IDLE, PAYLOAD, blocked_send, has_deadline
 from .judge_servers import SIDE, _addr, connect_failed, doing, judge_start, nth
 from .judging import Context, Run, Sheet, Stop, Trial, budget_of, trials
 from .exchanges import connects
-from .texts import sep
+from .texts import judge_text, sep
 
-TEXTS: dict[str, dict[str, str]] = {
-    "sends.ok": {
-        "en": "Data arrived: the first bytes were {head}.",
-        "zh": "数据到达了：最前面的字节是 {head}。",
-    },
-    "sends.nothing": {
-        "en": "The grader connected and waited, but no byte came within {seconds} s: {doing}.",
-        "zh": "评分器连上之后一直在等，但 {seconds} 秒内一个字节也没有收到：{doing}。",
-    },
-    "complete.ok": {
-        "en": "All {n} bytes arrived.",
-        "zh": "全部 {n} 个字节都到达了。",
-    },
-    "complete.short_closed": {
-        "en": "Only {got} of {n} bytes arrived, then the server closed the connection.",
-        "zh": "{n} 个字节里只到达了 {got} 个，然后服务端就关闭了连接。",
-    },
-    "complete.short_open": {
-        "en": "Only {got} of {n} bytes arrived, then nothing more for {seconds} s: {doing}.",
-        "zh": "{n} 个字节里只到达了 {got} 个，之后 {seconds} 秒再没有新的数据：{doing}。",
-    },
-    "complete.short_reset": {
-        "en": "Only {got} of {n} bytes arrived, then the connection was reset (ConnectionResetError).",
-        "zh": "{n} 个字节里只到达了 {got} 个，然后连接被重置了（ConnectionResetError）。",
-    },
-    "complete.sends": {
-        "en": "Its sending calls returned: {calls} — send() returns how many bytes it took, and the rest was never handed over.",
-        "zh": "它的发送调用的返回值是：{calls}——send() 返回它收下了多少字节，剩下的根本没有交出去。",
-    },
-    "intact.ok": {
-        "en": "The {n} bytes are exactly data, in order, with nothing extra.",
-        "zh": "这 {n} 个字节与 data 完全一致，顺序正确，没有多余的字节。",
-    },
-    "intact.differs": {
-        "en": "The bytes differ from data at byte {at:,}: expected {expected}, got {got}{more}.",
-        "zh": "从第 {at:,} 个字节起与 data 不一致：应该是 {expected}，收到的是 {got}{more}。",
-    },
-    "intact.restart": {
-        "en": " — data starts over there: a loop that sends data again from the beginning instead of the rest (data[n:])",
-        "zh": "——那里 data 又从头开始了：循环每次都从头重发 data，而不是发送剩下的部分（data[n:]）",
-    },
-    "intact.extra": {
-        "en": "All {n} bytes of data arrived, but then {extra:,} more bytes came ({head}…).",
-        "zh": "data 的 {n} 个字节都到了，但后面又多来了 {extra:,} 个字节（{head}……）。",
-    },
-    "closes.ok": {
-        "en": "After the last byte the server closed the connection: the grader's recv() returned b''.",
-        "zh": "最后一个字节之后，服务端关闭了连接：评分器的 recv() 返回了 b''。",
-    },
-    "closes.open": {
-        "en": "Every byte arrived, but the connection stayed open for {seconds} s more: {doing}.",
-        "zh": "每个字节都到了，但此后 {seconds} 秒连接仍然没有关闭：{doing}。",
-    },
-    "next.ok": {
-        "en": "A second client connected and also got all {n} bytes.",
-        "zh": "第二个客户端连上来，同样收到了全部 {n} 个字节。",
-    },
-    "next.failed": {
-        "en": "A second client connected after the first:",
-        "zh": "第一个客户端之后，第二个客户端连了上来：",
-    },
-    "next.connect": {
-        "en": "A second client could not connect ({error}): {doing}.",
-        "zh": "第二个客户端连不上（{error}）：{doing}。",
-    },
-}
 
 
 def _t(ctx: Context, key: str, **values: object) -> str:
-    return pick(TEXTS[key], ctx.lang).format(**values)
+    return judge_text("sendall_server", ctx.lang, key, **values)
 
 
 @dataclass

@@ -13,45 +13,15 @@ from .plan import ACCEPT, REPLY, START, loopback
 from .plan import MESSAGES
 from .judging import Context, Run, Sheet, Stop, Trial, trials
 from .exchanges import Connect, Reply, connects, replies
-from .texts import sep
+from .texts import judge_text, sep
 
 # Wording of the checks added after the mutation run (docs/mutation.md), kept beside them.
-TEXTS = {
-    "en": {
-        "close_wait": "but the first client's connection was never closed: after that client "
-                      "left, the server's end stayed in CLOSE_WAIT for {seconds} s (the kernel's "
-                      "table, port {port}) — the server holds a dead connection until something "
-                      "else happens. When the communication loop ends, conn.close().",
-        "restart_port": "Stopped with Ctrl-C while a client was connected, then started again "
-                        "at once{state}: it listens on port {now} now, not on port {before} as "
-                        "before — restarted, a server must come back where its clients look for "
-                        "it (bind the same port every time, not port 0).",
-        "second_copy": "It restarts at once, but a second copy started while it was still "
-                       "running listened on the same port {port} too: two live servers then "
-                       "share the port and the kernel splits the clients between them "
-                       "(SO_REUSEPORT allows that). SO_REUSEADDR allows the restart without "
-                       "allowing two live listeners: a second copy must fail with errno 98.",
-    },
-    "zh": {
-        "close_wait": "但第一个客户端的连接一直没有关闭：客户端离开之后，服务端这一端在 CLOSE_WAIT "
-                      "状态停留了 {seconds} 秒（内核连接表，端口 {port}）—— 服务端一直占着一条已经"
-                      "断开的连接。通信循环结束后，要 conn.close()。",
-        "restart_port": "有客户端连着的时候用 Ctrl-C 停掉，然后立刻重新启动{state}：它现在监听的是端口 "
-                        "{now}，而不是之前的端口 {before} —— 重启后的服务端必须回到客户端找它的那个"
-                        "端口（每次都绑定同一个端口，不要用端口 0）。",
-        "second_copy": "它可以立刻重启，但在它还在运行的时候再启动一份，第二份也在同一个端口 {port} 上"
-                       "监听成功了：两个活着的服务端共享一个端口，内核会把客户端分给它们（SO_REUSEPORT "
-                       "就允许这样）。SO_REUSEADDR 允许重启，但不允许两个活着的监听套接字：第二份"
-                       "必须以 errno 98 失败。",
-    },
-}
 
 SIDE = "server"
 
 
 def text(lang: str, key: str, **values: object) -> str:
-    table = TEXTS.get(lang) or TEXTS["en"]
-    return (table.get(key) or TEXTS["en"][key]).format(**values)
+    return judge_text("servers", lang, key, **values)
 
 
 def _addr(address) -> str:

@@ -4,101 +4,19 @@ recorded. Pure: no process, no socket, no clock."""
 from __future__ import annotations
 
 from ..events import Event
-from ..i18n import pick
 from . import facts
 from .plan import REPLY, START
+from .texts import judge_text
 from .plan import BURST, LONG
 from .judging import Context, Run, Sheet, Stop, Trial, budget_of, trials
 from .judge_servers import doing
 
 SIDE = "server"
 
-TEXTS: dict[str, dict[str, str]] = {
-    "binds.ok": {
-        "en": "It binds: bind({addr}). Under the grader that is {real}.",
-        "zh": "它绑定了地址：bind({addr})。评分时实际是 {real}。",
-    },
-    "binds.raised": {
-        "en": "bind({addr}) raised {error}: {message}.",
-        "zh": "bind({addr}) 抛出了 {error}：{message}。",
-    },
-    "binds.ended": {
-        "en": "It ended without binding an address: {how}.",
-        "zh": "它还没有绑定地址就结束了：{how}。",
-    },
-    "binds.never": {
-        "en": "It did not call bind() within {seconds} s: {doing}. A UDP server must bind an address, or no datagram can reach it.",
-        "zh": "它在 {seconds} 秒内没有调用 bind()：{doing}。UDP 服务端必须绑定地址，否则没有数据报能到达它。",
-    },
-    "reply.ok": {
-        "en": "Sent the datagram {sent}, got the datagram {got} back.",
-        "zh": "发送了数据报 {sent}，收回了数据报 {got}。",
-    },
-    "reply.nothing": {
-        "en": "Sent the datagram {sent} to {addr}; no datagram came back within {seconds} s: {doing}.",
-        "zh": "向 {addr} 发送了数据报 {sent}；{seconds} 秒内没有收到任何数据报：{doing}。",
-    },
-    "reply.wrong": {
-        "en": "Sent the datagram {sent}, expected {expected} back, got {got}.",
-        "zh": "发送了数据报 {sent}，应该收回 {expected}，收到的是 {got}。",
-    },
-    "reply.tcp": {
-        "en": " It called listen(): that is a TCP server. UDP needs socket(AF_INET,SOCK_DGRAM), bind(), and recvfrom()/sendto() — no listen(), no accept().",
-        "zh": "它调用了 listen()：这是一个 TCP 服务端。UDP 需要 socket(AF_INET,SOCK_DGRAM)、bind()，以及 recvfrom()/sendto()——没有 listen()，也没有 accept()。",
-    },
-    "several.ok": {
-        "en": "{n} datagrams sent back to back, {n} answers, one per datagram, in order: {got}.",
-        "zh": "连续发送了 {n} 个数据报，收到 {n} 个回复，一个数据报一个回复，顺序正确：{got}。",
-    },
-    "several.failed": {
-        "en": "Sent {n} datagrams back to back ({sent}); expected {n} answers {expected}, got {got} within {seconds} s: {doing}.",
-        "zh": "连续发送了 {n} 个数据报（{sent}）；应该收到 {n} 个回复 {expected}，{seconds} 秒内收到的是 {got}：{doing}。",
-    },
-    "each.ok": {
-        "en": "Two clients, two addresses: each got its own answer ({a} and {b}).",
-        "zh": "两个客户端，两个地址：各自收到了自己的回复（{a} 和 {b}）。",
-    },
-    "each.wrong_place": {
-        "en": "A second client (another address) sent {sent}; the answer {got} went to the first client instead. Reply to the address recvfrom() returned with this datagram.",
-        "zh": "第二个客户端（另一个地址）发送了 {sent}；回复 {got} 却发给了第一个客户端。应该回复到 recvfrom() 随这个数据报一起返回的地址。",
-    },
-    "each.nothing": {
-        "en": "A second client (another address) sent {sent}; no answer came to it within {seconds} s: {doing}.",
-        "zh": "第二个客户端（另一个地址）发送了 {sent}；{seconds} 秒内它没有收到回复：{doing}。",
-    },
-    "empty.ok": {
-        "en": "Sent an empty datagram b'': an empty datagram came back, and the next datagram was answered too.",
-        "zh": "发送了一个空数据报 b''：收回了一个空数据报，下一个数据报也得到了回复。",
-    },
-    "empty.skipped": {
-        "en": "Sent an empty datagram b'': nothing came back within {seconds} s, though the next datagram was answered — the empty one was skipped. With UDP an empty datagram is a real message: recvfrom() returns (b'', addr); answer it with sendto(b'', addr).",
-        "zh": "发送了一个空数据报 b''：{seconds} 秒内没有任何回复，而下一个数据报得到了回复——空数据报被跳过了。对 UDP 来说，空数据报是一条真实的消息：recvfrom() 返回 (b'', addr)，要用 sendto(b'', addr) 回复它。",
-    },
-    "empty.gone": {
-        "en": "Sent an empty datagram b'': nothing came back within {seconds} s, and then {doing}. With UDP, b'' is not “closed” — there is no connection — so it must not end the loop.",
-        "zh": "发送了一个空数据报 b''：{seconds} 秒内没有任何回复，然后{doing}。对 UDP 来说，b'' 并不表示“关闭”——根本没有连接——所以不能因此结束循环。",
-    },
-    "empty.wrong": {
-        "en": "Sent an empty datagram b'': expected an empty datagram b'' back, got {got}.",
-        "zh": "发送了一个空数据报 b''：应该收回一个空数据报 b''，收到的是 {got}。",
-    },
-    "long.ok": {
-        "en": "Sent a datagram of {n} bytes: all {n} came back in upper case, in one datagram.",
-        "zh": "发送了一个 {n} 字节的数据报：{n} 个字节全部以大写形式、在一个数据报里返回。",
-    },
-    "long.short": {
-        "en": "Sent a datagram of {n} bytes: the answer had only {got} bytes. A datagram longer than the size given to recvfrom() is cut off and the rest is lost — recvfrom(1024) keeps 1,024 bytes. Use a buffer as large as the biggest datagram (e.g. recvfrom(65535)).",
-        "zh": "发送了一个 {n} 字节的数据报：回复只有 {got} 个字节。比 recvfrom() 的参数更长的数据报会被截断，多出的部分丢失——recvfrom(1024) 只保留 1,024 个字节。缓冲区要和最大的数据报一样大（例如 recvfrom(65535)）。",
-    },
-    "long.wrong": {
-        "en": "Sent a datagram of {n} bytes: expected its {n} bytes in upper case back, got {got}.",
-        "zh": "发送了一个 {n} 字节的数据报：应该收回它的 {n} 个字节的大写版本，收到的是 {got}。",
-    },
-}
 
 
 def _t(ctx: Context, key: str, **values: object) -> str:
-    return pick(TEXTS[key], ctx.lang).format(**values)
+    return judge_text("udp_server", ctx.lang, key, **values)
 
 
 class Ops:

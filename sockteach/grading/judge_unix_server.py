@@ -11,37 +11,12 @@ from .plan import UNREAD
 from .judge_servers import SIDE, doing, nth, reply_problem
 from .judging import Context, Run, Sheet, Stop, Trial, budget_of, trials
 from .exchanges import Connect, connects, replies
-from .texts import sep, t
+from .texts import judge_text, sep, t
 
-TEXTS = {
-    "en": {
-        "listens_ok": "It listens on the socket file {path} (AF_UNIX): bind({path}), then listen().",
-        "listens_tcp": "It listens on {addr}, a TCP address (AF_INET). This exercise wants the file-based family: socket(AF_UNIX,SOCK_STREAM) and bind('echo.sock') — a path, not (IP, port).",
-        "connect_failed": "The grader could not connect to the socket file {path} ({error}); the program: {doing}.",
-        "echo_ok": "{n} messages over AF_UNIX, each answered with its upper-case version.",
-        "stale_left": "The socket file {path} stayed on the disk after the server stopped.",
-        "stale_made": "The server removed {path} on its way out; the grader put a stale socket file there (as a crash would leave it).",
-        "restart_ok": "Stopped with Ctrl-C while a client was connected, then started again at once: it listens on {path} again.",
-        "restart_no_listen": "Stopped with Ctrl-C while a client was connected, then started again at once, it could not listen — {how}.",
-        "restart_no_serve": "Stopped with Ctrl-C while a client was connected, then started again at once, it listens, but it did not serve a client:",
-    },
-    "zh": {
-        "listens_ok": "程序在套接字文件 {path} 上监听（AF_UNIX）：bind({path})，然后 listen()。",
-        "listens_tcp": "程序在 {addr} 上监听，这是一个 TCP 地址（AF_INET）。这个练习要的是基于文件的套接字家族：socket(AF_UNIX,SOCK_STREAM) 和 bind('echo.sock')——地址是一个路径，而不是 (IP, 端口)。",
-        "connect_failed": "评分器连不上套接字文件 {path}（{error}）；程序这边：{doing}。",
-        "echo_ok": "通过 AF_UNIX 发了 {n} 条消息，每条都收到了大写版本。",
-        "stale_left": "服务端停掉之后，套接字文件 {path} 还留在磁盘上。",
-        "stale_made": "服务端退出时自己删掉了 {path}；评分器在那里放了一个残留的套接字文件（就像程序崩溃时留下的那样）。",
-        "restart_ok": "在有客户端连着的时候用 Ctrl-C 停掉，再马上启动：它又在 {path} 上监听了。",
-        "restart_no_listen": "在有客户端连着的时候用 Ctrl-C 停掉，再马上启动，它没能监听——{how}。",
-        "restart_no_serve": "在有客户端连着的时候用 Ctrl-C 停掉，再马上启动，它在监听，但没有为客户端服务：",
-    },
-}
 
 
 def say(ctx: Context, key: str, **values: object) -> str:
-    table = TEXTS.get(ctx.lang) or TEXTS["en"]
-    return (table.get(key) or TEXTS["en"][key]).format(**values)
+    return judge_text("unix_server", ctx.lang, key, **values)
 
 
 def judge_start(sheet: Sheet, tr: Trial) -> str:

@@ -33,3 +33,12 @@ def t(key: str, lang: str = "en", **values: object) -> str:
 def sep(lang: str) -> str:
     """What goes between two sentences: a space, or nothing in Chinese."""
     return "" if lang == "zh" else " "
+
+
+def judge_text(judge: str, lang: str, key: str, **values: object) -> str:
+    """A judge's own wording: ``[judge.NAME]`` in the grader's catalogs (English fallback)."""
+    full = f"judge.{judge}.{key}"
+    template = catalog(lang).get(full) or catalog("en").get(full)
+    if template is None:
+        raise KeyError(f"no grader text {full!r}")
+    return template.format(**values)
