@@ -62,6 +62,11 @@ def read_rows() -> list[Row]:
     return rows
 
 
+def _endpoint(ip: str, port: int) -> str:
+    """``127.0.0.1:8081``, ``[::1]:8081``."""
+    return f"[{ip}]:{port}" if ":" in ip else f"{ip}:{port}"
+
+
 def connections(ports: dict[int, int], rows: list[Row] | None = None) -> tuple[tuple[str, str, str], ...]:
     """``(local, remote, state)`` for rows touching the real ports in ``ports`` (real → nominal),
     written with the nominal ports, sorted."""
@@ -73,5 +78,5 @@ def connections(ports: dict[int, int], rows: list[Row] | None = None) -> tuple[t
             continue
         lp = ports.get(r.local_port, r.local_port)
         rp = ports.get(r.remote_port, r.remote_port) if r.remote_port else 0
-        out.add((f"{r.local_ip}:{lp}", f"{r.remote_ip}:{rp}", r.state))
+        out.add((_endpoint(r.local_ip, lp), _endpoint(r.remote_ip, rp), r.state))
     return tuple(sorted(out, key=lambda s: (s[2] != "LISTEN", s)))

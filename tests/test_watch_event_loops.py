@@ -36,3 +36,19 @@ def test_the_empty_message_hang_is_diagnosed_for_a_selectors_server(tmp_path):
     hang = [line for line in out.splitlines() if line.startswith("⚠ server waits in epoll()")]
     assert hang and "client in recv()" in hang[0] and "send(b'')" in hang[0], out
     assert not our_processes()
+
+
+def test_a_substituted_address_is_said_at_the_call_and_known_to_the_diagnosis(tmp_path):
+    """'::' bound as ::1 for safety (the fallback without a namespace): the narration says so
+    at bind(), the kernel's table shows [::1]:8081, and a refused IPv4 client is explained by
+    the family and the substitution, not by a wrong port."""
+    for name in ("v6_any_server.py", "v4_client.py"):
+        shutil.copy(PROGRAMS / name, tmp_path / name)
+    result, _ = run([str(tmp_path / "v6_any_server.py"), str(tmp_path / "v4_client.py")],
+                    tmp_path)
+    out = result.stdout
+    bind = next(line for line in out.splitlines() if line.startswith("server: bind(('::', 8081))"))
+    assert "::1 instead of ::" in bind and "v4-mapped" in bind, bind
+    assert "[::1]:8081 LISTEN" in out, out
+    why = next(line for line in out.splitlines() if line.startswith("⚠ client: connect()"))
+    assert "AF_INET6" in why and "sockteach moved it to ::1" in why, why
