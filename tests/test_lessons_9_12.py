@@ -7,7 +7,6 @@ every assertion reads the ``--record`` events of one lesson.
 
 from __future__ import annotations
 
-import ast
 import re
 import subprocess
 import sys
