@@ -41,3 +41,21 @@ def test_tracebacks_survive_a_busy_machine(tmp_path):
         shown = first["message"] + "\n" + first.get("output", "")
         assert first["name"] == "runs" and not first["passed"], first
         assert CASES[name][1] in shown, (folder.name, first)
+
+
+def test_a_busy_loop_is_called_busy_however_loaded_the_machine(tmp_path):
+    """The grader asks the kernel whether the program is runnable, so a busy loop starved of
+    CPU by a loaded machine (here eight busy loops on the cores) is still said to be busy."""
+    from sockteach import exercises, grading
+
+    busy = Path(__file__).parent / "fixtures" / "exercises" / "robust" / "busy_loop.py"
+    burners = [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(8)]
+    try:
+        result = grading.grade_one(exercises.get(3), busy, "en")
+    finally:
+        for b in burners:
+            b.kill()
+            b.wait(timeout=10)
+    first = next(c for c in result.checks if not c.passed)
+    assert first.name == "listens", str(result)
+    assert "CPU busy" in first.message, str(result)

@@ -8,7 +8,8 @@ Besides the tracer's and the session's events, the grader adds its own (plain fi
 stream's :class:`Event`; what the lead may want as fields of their own is said in brackets):
 
 - ``resource`` (side of the program): ``seconds`` = CPU seconds used, ``count`` = resident
-  bytes, ``text`` = ``"running"``/``"zombie"``/``"gone"`` — a sample, taken at every
+  bytes, ``text`` = ``"runnable"``/``"waiting"`` (the kernel's state; ``"running"`` in
+  older records)/``"zombie"``/``"gone"`` — a sample, taken at every
   checkpoint [``cpu``, ``rss``, ``status``];
 - ``watchdog`` (side of the program): ``name`` = ``"flood"``, ``"fork"``, ``"fork_bomb"``,
   ``"network"``; ``count`` = processes seen, ``text`` = the far address — the grader stopped
@@ -278,7 +279,8 @@ def doing(evs: list[Event], lang: str, started: float, since: float = 0.0) -> st
     if rss is not None and rss > MEMORY_LIMIT // 4:
         text = t("doing.memory_growing", lang, size=f"{rss >> 20:,} MiB",
                  limit=size_text(MEMORY_LIMIT))
-    elif cpu is not None and cpu > 0.5 and cpu > 0.3 * alive:
+    elif cpu is not None and ((cpu > 0.5 and cpu > 0.3 * alive)
+                              or (now.text == "runnable" and cpu > 0.1)):
         text = t("doing.busy", lang, cpu=cpu)
     else:
         text = t("doing.idle", lang)

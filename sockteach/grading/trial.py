@@ -248,7 +248,11 @@ class Trial:
 
             proc = psutil.Process(rec.pid)
             with proc.oneshot():
-                status = "zombie" if proc.status() == psutil.STATUS_ZOMBIE else "running"
+                state = proc.status()
+                # the kernel's word: runnable (on a CPU, or waiting for one) or waiting in a
+                # call — a busy machine slows a busy loop's CPU seconds, not its state
+                status = ("zombie" if state == psutil.STATUS_ZOMBIE else
+                          "runnable" if state == psutil.STATUS_RUNNING else "waiting")
                 times = proc.cpu_times()
                 cpu = round(times.user + times.system, 3)
                 rss = proc.memory_info().rss
