@@ -291,6 +291,7 @@ def run_side(lesson: Lesson, role: str, lang: str, *, console: "Console",
             thread.join(timeout=5)
             if kernel.available():  # the table now, after the exit: what the kernel still has
                 current = {real: nom for nom, real in session.port_map.items()}
+                printer.last_states = None  # said again as the last word, even if unchanged
                 printer.show([Event(session.now(), "kernel", "tcp",
                                     states=kernel.connections(current))])
         finally:
