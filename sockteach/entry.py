@@ -33,9 +33,46 @@ def ignore_signals() -> None:
             pass
 
 
+# Commands whose every run gets a network namespace of its own (sockteach.sandbox); with
+# the value: whether its sessions may use the lessons' ports as they are (grade runs several
+# sessions at once, so its ports stay remapped inside the namespace too).
+NAMESPACED = {"lesson": True, "watch": True, "check": True, "grade": False}
+
+
+def command_of(argv: list[str]) -> str | None:
+    """The command word of ``argv`` (``--lang X`` may come first), or None."""
+    skip = False
+    for arg in argv:
+        if skip:
+            skip = False
+        elif arg == "--lang":
+            skip = True
+        elif not arg.startswith("-"):
+            return arg
+    return None
+
+
+def contain(argv: list[str]) -> None:
+    """A namespaced command enters its namespace here, while the process is still one
+    thread; where the kernel refuses, one line on stderr says which protections hold."""
+    command = command_of(argv)
+    if command not in NAMESPACED or any(a in ("-h", "--help") for a in argv):
+        return
+    from . import sandbox
+
+    if sandbox.enter(nominal_ports=NAMESPACED[command]) or sandbox.reason() is None:
+        return
+    from .cli import _peek_lang
+    from .i18n import pick_lang
+
+    sys.stderr.write(sandbox.fallback_line(pick_lang(_peek_lang(argv))) + "\n")
+    sys.stderr.flush()
+
+
 def run() -> int:
     take_signals()
     try:
+        contain(sys.argv[1:])
         from .cli import main
     except (KeyboardInterrupt, SystemExit) as exc:  # struck while the command was loading
         ignore_signals()
