@@ -33,10 +33,12 @@ def ignore_signals() -> None:
             pass
 
 
-# Commands whose every run gets a network namespace of its own (sockteach.sandbox); with
-# the value: whether its sessions may use the lessons' ports as they are (grade runs several
-# sessions at once, so its ports stay remapped inside the namespace too).
-NAMESPACED = {"lesson": True, "watch": True, "check": True, "grade": False}
+# Commands whose every run gets a network namespace of its own (sockteach.sandbox), with
+# (nominal_ports, true_addresses): may its sessions use the lessons' ports as they are (grade
+# runs several at once: no), and may the tracer leave addresses alone (check and grade: no —
+# a verdict must not depend on whether the machine allows namespaces).
+NAMESPACED = {"lesson": (True, True), "watch": (True, True), "check": (True, False),
+              "grade": (False, False)}
 
 
 def command_of(argv: list[str]) -> str | None:
@@ -60,7 +62,8 @@ def contain(argv: list[str]) -> None:
         return
     from . import sandbox
 
-    if sandbox.enter(nominal_ports=NAMESPACED[command]) or sandbox.reason() is None:
+    nominal_ports, true_addresses = NAMESPACED[command]
+    if sandbox.enter(nominal_ports, true_addresses) or sandbox.reason() is None:
         return
     from .cli import _peek_lang
     from .i18n import pick_lang

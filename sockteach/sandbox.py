@@ -39,7 +39,8 @@ ETH_P_ALL = 0x0003
 MARKER = "SOCKTEACH_SANDBOX"  # set once entered: "netns" (a child never enters again)
 FORCE_OFF = "SOCKTEACH_NO_NAMESPACE"  # "1": do not try (tests of the fallback path)
 
-_state = {"inside": False, "nominal_ports": False, "reason": None, "user": False}
+_state = {"inside": False, "nominal_ports": False, "true_addresses": False, "reason": None,
+          "user": False}
 
 
 def inside() -> bool:
@@ -51,6 +52,14 @@ def nominal_ports() -> bool:
     """Whether sessions may use the lessons' own ports as they are (no remapping): inside a
     namespace, for a command that runs one session at a time (not ``grade --jobs``)."""
     return bool(_state["inside"] and _state["nominal_ports"])
+
+
+def true_addresses() -> bool:
+    """Whether programs' addresses go to the kernel as they are (``''``, ``0.0.0.0`` and
+    ``::`` bound truly, other hosts refused by the kernel, not the tracer): inside a
+    namespace, for a command whose results do not depend on it (not ``check``/``grade``,
+    whose verdicts must be the same on a machine without namespaces)."""
+    return bool(_state["inside"] and _state["true_addresses"])
 
 
 def reason() -> str | None:
@@ -118,13 +127,15 @@ def unshare_net() -> bool:
     return True
 
 
-def enter(nominal_ports: bool = True) -> bool:
+def enter(nominal_ports: bool = True, true_addresses: bool = True) -> bool:
     """Enter a namespace of the run's own, once per process tree; True if this process is in
-    one now. ``nominal_ports``: sessions of this run may use the lessons' ports as they are.
+    one now. ``nominal_ports``: sessions of this run may use the lessons' ports as they are;
+    ``true_addresses``: the tracer rewrites no address (see :func:`true_addresses`).
     A refusal is remembered (:func:`reason`) and the run goes on as before."""
+    policy = {"nominal_ports": nominal_ports, "true_addresses": true_addresses}
     if os.environ.get(MARKER):
-        # Started by a sockteach that is already inside one (or asked not to): stay.
-        _state.update(inside=os.environ[MARKER] == "netns", nominal_ports=nominal_ports)
+        # Started by a sockteach that is already inside one: stay.
+        _state.update(inside=os.environ[MARKER] == "netns", **policy)
         return inside()
     if os.environ.get(FORCE_OFF) == "1":
         _state["reason"] = f"{FORCE_OFF}=1"
@@ -138,7 +149,7 @@ def enter(nominal_ports: bool = True) -> bool:
         _state["reason"] = str(exc)
         return False
     os.environ[MARKER] = "netns"
-    _state.update(inside=True, nominal_ports=nominal_ports, reason=None)
+    _state.update(inside=True, reason=None, **policy)
     return True
 
 

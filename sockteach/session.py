@@ -226,13 +226,14 @@ class Session:
         env: dict[str, str] | None = None,
         poll_tcp: bool = True,
     ) -> None:
-        # In a network namespace of the run's own (sandbox.inside()) only loopback exists:
-        # the lessons' ports are used as they are and nothing needs rewriting; outside, ports
-        # are mapped to free ones and the tracer keeps programs on loopback.
+        # In a network namespace of the run's own only loopback exists: the lessons' ports
+        # are used as they are and no address needs rewriting (as far as the command allows:
+        # see sandbox.enter); outside, ports are mapped to free ones and the tracer keeps
+        # programs on loopback.
         if map_ports is None:
             map_ports = not sandbox.nominal_ports()
         if loopback_only is None:
-            loopback_only = not sandbox.inside()
+            loopback_only = not sandbox.true_addresses()
         self.t0 = time.monotonic()
         self.nominal = tuple(ports)
         self.map_ports = map_ports
