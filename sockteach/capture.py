@@ -73,7 +73,8 @@ def decode(frame: bytes) -> dict[str, Any] | None:
     if ethertype == 0x0800 and len(ip) >= 20:
         ihl = (ip[0] & 0x0F) * 4
         total, proto = struct.unpack_from("!H", ip, 2)[0], ip[9]
-        src, dst = socket.inet_ntop(socket.AF_INET, ip[12:16]), socket.inet_ntop(socket.AF_INET, ip[16:20])
+        src = socket.inet_ntop(socket.AF_INET, ip[12:16])
+        dst = socket.inet_ntop(socket.AF_INET, ip[16:20])
         body = ip[ihl:total] if total >= ihl else ip[ihl:]
     elif ethertype == 0x86DD and len(ip) >= 40:
         length, proto = struct.unpack_from("!HB", ip, 4)

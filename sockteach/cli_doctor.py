@@ -74,7 +74,8 @@ def lang_source(option: str | None) -> str:
     return "default"
 
 
-def report(lang: str, probe: dict, cgroup: tuple[bool, str], option: str | None = None) -> list[str]:
+def report(lang: str, probe: dict, cgroup: tuple[bool, str],
+           option: str | None = None) -> list[str]:
     """The doctor's lines for ``probe`` (sandbox.probe()) and ``cgroup`` (cgroup_v2())."""
     from . import sandbox
     from .i18n import msg
@@ -87,7 +88,8 @@ def report(lang: str, probe: dict, cgroup: tuple[bool, str], option: str | None 
     lines = [msg("doctor.title", lang), ""]
     netns = probe.get("netns")
     if netns is True:
-        how = msg("doctor.netns_user" if probe.get("user_namespace") else "doctor.netns_root", lang)
+        how = msg("doctor.netns_user" if probe.get("user_namespace") else "doctor.netns_root",
+                  lang)
         lines.append(msg("doctor.netns", lang, answer=yes + how))
         lines.append("  " + msg("doctor.netns_means", lang))
         unreachable = probe.get("unreachable")

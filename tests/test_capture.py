@@ -61,7 +61,8 @@ PROGRAM = textwrap.dedent("""
     socket.socket(socket.AF_INET6, socket.SOCK_DGRAM).sendto(b"ping!!", ("::1", 9999))
     wait_for("UDP")
     capture.stop()
-    print(json.dumps({"segments": segments, "error": repr(capture.error) if capture.error else None}))
+    error = repr(capture.error) if capture.error else None
+    print(json.dumps({"segments": segments, "error": error}))
 """)
 
 

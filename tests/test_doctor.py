@@ -15,7 +15,8 @@ from sockteach.cli_doctor import report
 from sockteach.i18n import msg
 
 ROOT = Path(__file__).resolve().parent.parent
-VENV_SITE = Path(sys.prefix) / "lib" / f"python{sys.version_info[0]}.{sys.version_info[1]}" / "site-packages"
+VENV_SITE = (Path(sys.prefix) / "lib" / f"python{sys.version_info[0]}.{sys.version_info[1]}"
+             / "site-packages")
 
 
 def doctor(*args: str, env: dict | None = None, python: str = sys.executable,

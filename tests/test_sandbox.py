@@ -24,7 +24,8 @@ from sockteach.events import load_jsonl
 from sockteach.i18n import msg
 
 ROOT = Path(__file__).resolve().parent.parent
-VENV_SITE = Path(sys.prefix) / "lib" / f"python{sys.version_info[0]}.{sys.version_info[1]}" / "site-packages"
+VENV_SITE = (Path(sys.prefix) / "lib" / f"python{sys.version_info[0]}.{sys.version_info[1]}"
+             / "site-packages")
 FALLBACK_EN = msg("sandbox.fallback", "en", reason="X").split("(X)")[0]
 FALLBACK_ZH = msg("sandbox.fallback", "zh", reason="X").split("（X）")[0]
 
@@ -78,7 +79,8 @@ def run_session(tmp_path: Path, how: str, python: str = sys.executable,
 
 
 def listen_real(result: dict) -> list:
-    return [e["real"] for e in result["events"] if e["kind"] == "return" and e.get("name") == "listen"]
+    return [e["real"] for e in result["events"]
+            if e["kind"] == "return" and e.get("name") == "listen"]
 
 
 def output(result: dict) -> str:
@@ -104,7 +106,7 @@ def test_a_session_inside_a_namespace_rewrites_no_address(tmp_path: Path) -> Non
     check_inside(run_session(tmp_path, "enter"))
 
 
-def test_outside_a_namespace_ports_are_remapped_and_wildcards_bound_to_loopback(tmp_path: Path) -> None:
+def test_outside_a_namespace_ports_are_remapped_and_wildcards_go_to_loopback(tmp_path: Path):
     result = run_session(tmp_path, "stay")
     assert not result["entered"] and result["code"] == 0
     real = result["ports"]["8081"]
@@ -148,7 +150,7 @@ def test_an_ordinary_user_gets_a_namespace_too(tmp_path: Path) -> None:
         shutil.rmtree(tmp, ignore_errors=True)
 
 
-def play(tmp_path: Path, *extra: str, env: dict | None = None) -> tuple[subprocess.CompletedProcess, list]:
+def play(tmp_path: Path, *extra: str, env: dict | None = None):
     record = tmp_path / "lesson.jsonl"
     result = subprocess.run([sys.executable, "-m", "sockteach", "lesson", "1", "--auto", "--fast",
                              "--record", str(record), *extra], capture_output=True, text=True,
@@ -170,7 +172,7 @@ def test_a_lesson_runs_in_its_namespace_with_the_lessons_own_port(tmp_path: Path
 
 
 @pytest.mark.parametrize("lang, line", [("en", FALLBACK_EN), ("zh", FALLBACK_ZH)])
-def test_forced_fallback_says_so_once_and_runs_as_before(tmp_path: Path, lang: str, line: str) -> None:
+def test_forced_fallback_says_so_once_and_runs_as_before(tmp_path: Path, lang: str, line: str):
     result, events = play(tmp_path, "--lang", lang, env={sandbox.FORCE_OFF: "1"})
     said = [ln for ln in result.stderr.splitlines() if ln.startswith(line)]
     assert len(said) == 1 and f"{sandbox.FORCE_OFF}=1" in said[0]
@@ -183,3 +185,50 @@ def test_commands_that_get_a_namespace() -> None:
     assert entry.command_of(["--lang", "zh", "lesson", "1"]) == "lesson"
     assert entry.command_of(["--lang=en", "check", "3"]) == "check"
     assert entry.command_of(["--help"]) is None
+
+
+def test_two_lessons_at_once_both_use_port_8081(tmp_path: Path) -> None:
+    if sandbox.probe().get("netns") is not True:
+        pytest.skip("this machine refuses network namespaces")
+    records = [tmp_path / f"run{i}.jsonl" for i in (1, 2)]
+    procs = [subprocess.Popen([sys.executable, "-m", "sockteach", "lesson", "1", "--auto", "--fast",
+                               "--record", str(r)], stdout=subprocess.DEVNULL,
+                              stderr=subprocess.PIPE, text=True) for r in records]
+    try:
+        errors = [p.communicate(timeout=120)[1] for p in procs]
+    finally:
+        for p in procs:
+            if p.poll() is None:
+                p.kill()
+                p.wait(5)
+    assert [p.returncode for p in procs] == [0, 0], errors
+    for record in records:
+        with record.open(encoding="utf-8") as f:
+            listens = [e.real for e in load_jsonl(f) if e.kind == "return" and e.name == "listen"]
+        assert listens and all(real[1] == 8081 for real in listens)  # each in its own namespace
+
+
+def test_a_refusing_kernel_leaves_the_process_as_it_was(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The refusal path in memory: unshare() fails as in a container's seccomp profile."""
+    import errno
+
+    def refuse(flags: int) -> None:
+        raise PermissionError(errno.EPERM, "Operation not permitted")
+
+    monkeypatch.setattr(sandbox, "_unshare", refuse)
+    monkeypatch.delenv(sandbox.MARKER, raising=False)
+    monkeypatch.delenv(sandbox.FORCE_OFF, raising=False)
+    monkeypatch.setattr(sandbox, "_state", dict(sandbox._state))
+    before = socket_names()
+    assert sandbox.enter() is False
+    assert not sandbox.inside() and not sandbox.nominal_ports() and not sandbox.true_addresses()
+    assert sandbox.reason() == "Operation not permitted"
+    assert "Operation not permitted" in sandbox.fallback_line("en")
+    assert "Operation not permitted" in sandbox.fallback_line("zh")
+    assert sandbox.MARKER not in os.environ and socket_names() == before
+
+
+def socket_names() -> list[str]:
+    import socket
+
+    return [name for _, name in socket.if_nameindex()]
