@@ -223,3 +223,10 @@ class Capture:
             out = self.relative(seg)
             out["mono"] = mono
             self.on_segment(out)
+
+
+def attach(session) -> Capture:
+    """Start a capture whose segments go into ``session``'s stream as ``segment`` events
+    (side ``"wire"``), on its clock. The caller stops it (``.stop()``) before closing the
+    session. Raises OSError where packet sockets are not allowed."""
+    return Capture(lambda seg: session.add(segment_event(seg, session.t0))).start()

@@ -159,3 +159,81 @@ def test_segment_event_round_trips_through_the_record_format() -> None:
     event = segment_event(seg, t0=10.0)
     assert event.kind == "segment" and event.t == 2.5 and event.src == ("127.0.0.1", 40000)
     assert from_dict(json.loads(json.dumps(to_dict(event)))) == event
+
+
+SAME_CLOCK = textwrap.dedent("""
+    import json, sys
+    sys.path.insert(0, sys.argv[1])
+    from sockteach import sandbox
+    from sockteach.capture import attach
+    from sockteach.events import to_dict
+    from sockteach.session import Session
+
+    if not sandbox.enter():
+        print(json.dumps({"skip": sandbox.reason()}))
+        sys.exit(0)
+    session = Session((8081,))
+    try:
+        capture = attach(session)
+        session.start("server", sys.argv[2])
+        session.wait_until(lambda: any(e.kind == "return" and e.name == "listen"
+                                       for e in session.events), 20, "the server to listen")
+        session.start("client", sys.argv[3])
+        codes = [session.wait_exit(side, 20) for side in ("server", "client")]
+        session.wait_until(lambda: sum(e.kind == "segment" and "FIN" in (e.flags or "")
+                                       for e in session.events) == 2, 5, "both FINs")
+        capture.stop()
+        events = [to_dict(e) for e in session.sorted_events()]
+    finally:
+        session.close()
+    print(json.dumps({"codes": codes, "events": events}))
+""")
+
+SERVER = textwrap.dedent("""
+    import socket
+    s = socket.create_server(("127.0.0.1", 8081))
+    c, _ = s.accept()
+    print(c.recv(100))
+    print(c.recv(100))
+    c.close()
+""")
+CLIENT = textwrap.dedent("""
+    import socket
+    c = socket.create_connection(("127.0.0.1", 8081))
+    c.sendall(b"hello")
+    c.close()
+""")
+
+
+def test_segments_and_socket_calls_share_one_clock(tmp_path: Path) -> None:
+    """The data segment lies between the client's send call and the server's recv return;
+    the SYN between connect's call and accept's return; the FIN after the client's close."""
+    (tmp_path / "server.py").write_text(SERVER)
+    (tmp_path / "client.py").write_text(CLIENT)
+    out = subprocess.run([sys.executable, "-c", SAME_CLOCK, str(ROOT),
+                          str(tmp_path / "server.py"), str(tmp_path / "client.py")],
+                         capture_output=True, text=True, timeout=60, cwd="/")
+    assert out.returncode == 0, out.stderr
+    data = json.loads(out.stdout.splitlines()[-1])
+    if "skip" in data:
+        pytest.skip(f"this machine refuses network namespaces: {data['skip']}")
+    assert data["codes"] == [0, 0]
+    events = data["events"]
+
+    def first(pred) -> dict:
+        return next(e for e in events if pred(e))
+
+    def of(side: str, kind: str, name: str) -> dict:
+        return first(lambda e: (e["side"], e["kind"], e.get("name")) == (side, kind, name))
+
+    def seg(flags: str) -> dict:
+        return first(lambda e: e["kind"] == "segment" and e["flags"] == flags)
+
+    connect, accept = of("client", "call", "connect"), of("server", "return", "accept")
+    send, recv = of("client", "call", "sendall"), of("server", "return", "recv")
+    close = of("client", "call", "close")
+    syn, data_seg, fin = seg("SYN"), seg("PSH/ACK"), seg("FIN/ACK")
+    assert syn["side"] == "wire" and syn["dst"] == ["127.0.0.1", 8081]
+    assert connect["t"] <= syn["t"] <= accept["t"]
+    assert send["t"] <= data_seg["t"] <= recv["t"] and data_seg["nbytes"] == 5
+    assert close["t"] <= fin["t"]

@@ -191,7 +191,7 @@ def test_two_lessons_at_once_both_use_port_8081(tmp_path: Path) -> None:
     if sandbox.probe().get("netns") is not True:
         pytest.skip("this machine refuses network namespaces")
     records = [tmp_path / f"run{i}.jsonl" for i in (1, 2)]
-    procs = [subprocess.Popen([sys.executable, "-m", "sockteach", "lesson", "1", "--auto", "--fast",
+    procs = [subprocess.Popen([sys.executable, "-m", "sockteach", "lesson", "1", "--fast",
                                "--record", str(r)], stdout=subprocess.DEVNULL,
                               stderr=subprocess.PIPE, text=True) for r in records]
     try:
