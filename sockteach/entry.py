@@ -54,28 +54,37 @@ def command_of(argv: list[str]) -> str | None:
     return None
 
 
-def contain(argv: list[str]) -> None:
+def contain(argv: list[str]) -> int | None:
     """A namespaced command enters its namespace here, while the process is still one
-    thread; where the kernel refuses, one line on stderr says which protections hold."""
+    thread; where the kernel refuses, one line on stderr says which protections hold.
+    An exit status when the command cannot go on (stranded in a namespace), else None."""
     command = command_of(argv)
     if command not in NAMESPACED or any(a in ("-h", "--help") for a in argv):
-        return
+        return None
     from . import sandbox
 
     nominal_ports, true_addresses = NAMESPACED[command]
     if sandbox.enter(nominal_ports, true_addresses) or sandbox.reason() is None:
-        return
+        return None
     from .cli import _peek_lang
-    from .i18n import pick_lang
+    from .i18n import msg, pick_lang
 
-    sys.stderr.write(sandbox.fallback_line(pick_lang(_peek_lang(argv))) + "\n")
+    lang = pick_lang(_peek_lang(argv))
+    if sandbox.stranded():
+        line = msg("sandbox.stranded", lang, reason=sandbox.reason(), force=sandbox.FORCE_OFF)
+    else:
+        line = sandbox.fallback_line(lang)
+    sys.stderr.write(line + "\n")
     sys.stderr.flush()
+    return 1 if sandbox.stranded() else None
 
 
 def run() -> int:
     take_signals()
     try:
-        contain(sys.argv[1:])
+        status = contain(sys.argv[1:])
+        if status is not None:
+            return status
         from .cli import main
     except (KeyboardInterrupt, SystemExit) as exc:  # struck while the command was loading
         ignore_signals()

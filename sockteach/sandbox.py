@@ -40,7 +40,7 @@ MARKER = "SOCKTEACH_SANDBOX"  # set once entered: "netns" (a child never enters 
 FORCE_OFF = "SOCKTEACH_NO_NAMESPACE"  # "1": do not try (tests of the fallback path)
 
 _state = {"inside": False, "nominal_ports": False, "true_addresses": False, "reason": None,
-          "user": False}
+          "user": False, "stranded": False}
 
 
 def inside() -> bool:
@@ -62,9 +62,20 @@ def true_addresses() -> bool:
     return bool(_state["inside"] and _state["true_addresses"])
 
 
+def stranded() -> bool:
+    """Whether :func:`enter` left this process in a namespace where nothing can be reached
+    (``lo`` refused to come up and the machine's namespace could not be re-entered): the
+    command must stop."""
+    return bool(_state["stranded"])
+
+
 def reason() -> str | None:
     """Why the namespace was not entered (None when it was, or when it was not tried)."""
     return _state["reason"]
+
+
+class Stranded(OSError):
+    """In a new network namespace whose ``lo`` would not come up, with no way back."""
 
 
 def _libc():
@@ -114,16 +125,27 @@ def unshare_net() -> bool:
         raise OSError(_errno.ENOSYS, "network namespaces are Linux's")
     uid, gid = os.getuid(), os.getgid()
     user = False
+    home = os.open("/proc/self/ns/net", os.O_RDONLY)  # the way back, should lo not come up
     try:
-        if os.geteuid() != 0:
-            raise PermissionError(_errno.EPERM, "not root")
-        _unshare(CLONE_NEWNET)  # root with CAP_SYS_ADMIN (CI): no user namespace needed
-    except PermissionError:
-        _unshare(CLONE_NEWUSER | CLONE_NEWNET)
-        user = True
-        _map_self(uid, gid)
-    _state["user"] = user
-    loopback_up()
+        try:
+            if os.geteuid() != 0:
+                raise PermissionError(_errno.EPERM, "not root")
+            _unshare(CLONE_NEWNET)  # root with CAP_SYS_ADMIN (CI): no user namespace needed
+        except PermissionError:
+            _unshare(CLONE_NEWUSER | CLONE_NEWNET)
+            user = True
+            _map_self(uid, gid)
+        _state["user"] = user
+        try:
+            loopback_up()
+        except OSError as exc:
+            # A namespace whose lo is down reaches nothing at all: go back to the machine's
+            # (possible where CAP_SYS_ADMIN holds over it, as for root), else say so.
+            if _libc().setns(home, CLONE_NEWNET) != 0:
+                raise Stranded(exc.errno, exc.strerror) from None
+            raise
+    finally:
+        os.close(home)
     return True
 
 
@@ -144,6 +166,7 @@ def enter(nominal_ports: bool = True, true_addresses: bool = True) -> bool:
         unshare_net()
     except OSError as exc:
         _state["reason"] = exc.strerror or str(exc)
+        _state["stranded"] = isinstance(exc, Stranded)
         return False
     except Exception as exc:  # ctypes missing, an odd platform: never stop the command
         _state["reason"] = str(exc)

@@ -232,3 +232,38 @@ def socket_names() -> list[str]:
     import socket
 
     return [name for _, name in socket.if_nameindex()]
+
+
+@pytest.mark.parametrize("way_back", [True, False])
+def test_a_loopback_that_will_not_come_up(monkeypatch: pytest.MonkeyPatch, way_back: bool,
+                                          capsys: pytest.CaptureFixture):
+    """In memory (unshare() made a no-op): lo refuses; with a way back to the machine's
+    namespace the run falls back as usual, without one the command must stop."""
+    import errno
+
+    class Libc:
+        def setns(self, fd: int, flags: int) -> int:
+            return 0 if way_back else -1
+
+    def refuse_lo() -> None:
+        raise PermissionError(errno.EPERM, "Operation not permitted")
+
+    monkeypatch.setattr(sandbox, "_unshare", lambda flags: None)
+    monkeypatch.setattr(sandbox, "_map_self", lambda uid, gid: None)
+    monkeypatch.setattr(sandbox, "loopback_up", refuse_lo)
+    monkeypatch.setattr(sandbox, "_libc", Libc)
+    monkeypatch.delenv(sandbox.MARKER, raising=False)
+    monkeypatch.delenv(sandbox.FORCE_OFF, raising=False)
+    fresh = dict(sandbox._state)
+    monkeypatch.setattr(sandbox, "_state", dict(fresh))
+    assert sandbox.enter() is False and not sandbox.inside()
+    assert sandbox.reason() == "Operation not permitted"
+    assert sandbox.stranded() is (not way_back)
+    # the command: one line on stderr; it goes on (None) or stops (1)
+    monkeypatch.setattr(sandbox, "_state", dict(fresh))
+    status = entry.contain(["--lang", "zh", "lesson", "1"])
+    err = capsys.readouterr().err.splitlines()
+    key = "sandbox.fallback" if way_back else "sandbox.stranded"
+    head = msg(key, "zh", reason="\0", force="\0").split("\0")[0]
+    assert status == (None if way_back else 1)
+    assert len(err) == 1 and err[0].startswith(head) and "Operation not permitted" in err[0]
