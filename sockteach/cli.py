@@ -124,10 +124,11 @@ def build_parser(shallow: bool = False) -> argparse.ArgumentParser:
                         "give both terminals the same P")
     _lang_option(p)
 
-    from . import cli_exercises, cli_watch
+    from . import cli_doctor, cli_exercises, cli_watch
 
     cli_exercises.add_commands(sub, _lang_option)
     cli_watch.add_commands(sub, _lang_option)
+    cli_doctor.add_commands(sub, _lang_option)
     return parser
 
 
@@ -221,9 +222,9 @@ def _dispatch(args: argparse.Namespace, lang: str) -> int:
         return _cmd_show(args, lang)
     if command == "run":
         return _cmd_run(args, lang)
-    from . import cli_exercises, cli_watch
+    from . import cli_doctor, cli_exercises, cli_watch
 
-    for module in (cli_exercises, cli_watch):
+    for module in (cli_exercises, cli_watch, cli_doctor):
         status = module.dispatch(args, lang)
         if status is not None:
             return status

@@ -139,7 +139,7 @@ def cmd_watch(args: argparse.Namespace, lang: str) -> int:
     become_subreaper()
     programs = plan(scripts, peer)
     return run_watch(programs, lang, console=_console(), title=title(programs, lang, peer),
-                     peer=peer, record=args.record, map_ports=not args.real_ports)
+                     peer=peer, record=args.record, map_ports=False if args.real_ports else None)
 
 
 def cmd_replay(args: argparse.Namespace, lang: str) -> int:

@@ -33,9 +33,58 @@ def ignore_signals() -> None:
             pass
 
 
+# Commands whose every run gets a network namespace of its own (sockteach.sandbox), with
+# (nominal_ports, true_addresses): may its sessions use the lessons' ports as they are (grade
+# runs several at once: no), and may the tracer leave addresses alone (check and grade: no —
+# a verdict must not depend on whether the machine allows namespaces).
+NAMESPACED = {"lesson": (True, True), "watch": (True, True), "check": (True, False),
+              "grade": (False, False)}
+
+
+def command_of(argv: list[str]) -> str | None:
+    """The command word of ``argv`` (``--lang X`` may come first), or None."""
+    skip = False
+    for arg in argv:
+        if skip:
+            skip = False
+        elif arg == "--lang":
+            skip = True
+        elif not arg.startswith("-"):
+            return arg
+    return None
+
+
+def contain(argv: list[str]) -> int | None:
+    """A namespaced command enters its namespace here, while the process is still one
+    thread; where the kernel refuses, one line on stderr says which protections hold.
+    An exit status when the command cannot go on (stranded in a namespace), else None."""
+    command = command_of(argv)
+    if command not in NAMESPACED or any(a in ("-h", "--help") for a in argv):
+        return None
+    from . import sandbox
+
+    nominal_ports, true_addresses = NAMESPACED[command]
+    if sandbox.enter(nominal_ports, true_addresses) or sandbox.reason() is None:
+        return None
+    from .cli import _peek_lang
+    from .i18n import msg, pick_lang
+
+    lang = pick_lang(_peek_lang(argv))
+    if sandbox.stranded():
+        line = msg("sandbox.stranded", lang, reason=sandbox.reason(), force=sandbox.FORCE_OFF)
+    else:
+        line = sandbox.fallback_line(lang)
+    sys.stderr.write(line + "\n")
+    sys.stderr.flush()
+    return 1 if sandbox.stranded() else None
+
+
 def run() -> int:
     take_signals()
     try:
+        status = contain(sys.argv[1:])
+        if status is not None:
+            return status
         from .cli import main
     except (KeyboardInterrupt, SystemExit) as exc:  # struck while the command was loading
         ignore_signals()

@@ -25,6 +25,13 @@ exit     ``code`` (negative: killed by that signal); ``text`` is ``"outside"`` w
 step     ``title``, ``text`` — a scenario step began (in the run's language)
 tcp      ``states`` — the kernel's table for the session's ports:
          list of ``[local, remote, state]`` with nominal ports
+segment  one TCP or UDP segment seen on ``lo`` (:mod:`sockteach.capture`; ``side`` is
+         ``"wire"``): ``proto`` (``"TCP"``/``"UDP"``), ``src``/``dst`` (``[host, port]``, the
+         ports the kernel used), ``flags`` (``"SYN"``, ``"SYN/ACK"``, ``"ACK"``, ``"PSH/ACK"``,
+         ``"FIN/ACK"``, ``"RST"``, ``"RST/ACK"``; None for UDP), ``seq``/``ack`` (relative to
+         each side's first sequence number in that connection; ``ack`` None without ACK),
+         ``window`` (bytes, scaled), ``nbytes`` (payload length). Stamped when the kernel
+         sent it, on the same clock as the tracer
 ======== ==========================================================================
 
 The socket's facts, on every ``call``/``return``/``raise``/``repeat`` of a socket method:
@@ -135,6 +142,14 @@ class Event:
     internal: str | None = None
     states: tuple[tuple[str, str, str], ...] | None = None
     pid: int | None = None
+    # kind "segment" (sockteach.capture)
+    proto: str | None = None
+    src: Any = None
+    dst: Any = None
+    flags: str | None = None
+    seq: int | None = None
+    ack: int | None = None
+    window: int | None = None
 
     def __init__(self, t: float, side: str, kind: str, *rest: Any, **fields: Any) -> None:
         values = self.__dict__  # frozen: written here once, never again
@@ -161,6 +176,7 @@ _FIELDS = tuple(f.name for f in fields(Event))
 _FIELD_SET = frozenset(_FIELDS)
 _TUPLES = ("args", "rfds", "wfds", "linger")
 _ADDRESSES = ("addr", "real", "local", "peer")
+_ADDRESSES += ("src", "dst")  # kind "segment"
 
 
 def order_key(event: Event) -> tuple:

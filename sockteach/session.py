@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable
 
-from . import kernel
+from . import kernel, sandbox
 from .events import Event, host_port, order_key
 
 TRACER = Path(__file__).with_name("tracer.py")
@@ -86,6 +86,16 @@ def free_port(host: str = "127.0.0.1") -> int:
     with socket.socket(family, socket.SOCK_STREAM) as s:  # every one taken: the kernel's pick
         s.bind((host, 0))
         return s.getsockname()[1]
+
+
+def _port_free(port: int) -> bool:
+    """Whether ``port`` on 127.0.0.1 can be bound now (nothing on it, not in TIME_WAIT)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        try:
+            s.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
 
 
 def _child_setup(limits: dict[int, tuple[int, int]] | None) -> Callable[[], None]:
@@ -210,12 +220,20 @@ class Session:
         ports: Iterable[int] = (8081,),
         *,
         blocked_after: float = 0.25,
-        loopback_only: bool = True,
-        map_ports: bool = True,
+        loopback_only: bool | None = None,
+        map_ports: bool | None = None,
         limits: dict[int, tuple[int, int]] | None = None,
         env: dict[str, str] | None = None,
         poll_tcp: bool = True,
     ) -> None:
+        # In a network namespace of the run's own only loopback exists: the lessons' ports
+        # are used as they are and no address needs rewriting (as far as the command allows:
+        # see sandbox.enter); outside, ports are mapped to free ones and the tracer keeps
+        # programs on loopback.
+        if map_ports is None:
+            map_ports = not sandbox.nominal_ports()
+        if loopback_only is None:
+            loopback_only = not sandbox.true_addresses()
         self.t0 = time.monotonic()
         self.nominal = tuple(ports)
         self.map_ports = map_ports
@@ -268,6 +286,10 @@ class Session:
         """Map every nominal port to a fresh free port (identity when mapping is off)."""
         if self.map_ports:
             self.port_map = {p: free_port() for p in self.nominal}
+        elif self.port_map or sandbox.inside():
+            # In the run's namespace (or asked again, away from a stage's TIME_WAIT): the
+            # lesson's own port unless an earlier session or stage still holds it.
+            self.port_map = {p: p if _port_free(p) else free_port() for p in self.nominal}
         else:
             self.port_map = {p: p for p in self.nominal}
         for nominal, real in self.port_map.items():

@@ -134,7 +134,7 @@ class Watch:
     input routing and the judgement "nothing new happens"."""
 
     def __init__(self, programs: list[Program], lang: str, *, title: str,
-                 peer: "tuple[Lesson, str] | None" = None, map_ports: bool = True,
+                 peer: "tuple[Lesson, str] | None" = None, map_ports: bool | None = None,
                  blocked_after: float = 0.3) -> None:
         self.programs = programs
         self.lang = lang
@@ -448,7 +448,7 @@ def become_subreaper() -> None:
 
 def run_watch(programs: list[Program], lang: str, *, console: "Console", title: str,
               peer: "tuple[Lesson, str] | None" = None, record: str | None = None,
-              map_ports: bool = True, keys: bool | None = None) -> int:
+              map_ports: bool | None = None, keys: bool | None = None) -> int:
     """Run a watch to its end; returns the exit status (0: every program of the learner
     ended with 0 or was idle at the end, 1: one did not, 130: Ctrl-C). ``keys``: read keys
     from the terminal (default: when stdin and stdout are terminals)."""
