@@ -208,6 +208,8 @@ def _raise(e: Event, n: "Narrator") -> Found:
             **values, "error": e.error or "OSError", "errno": e.errno, "path": path}
     if e.errname == "EINPROGRESS":
         return "raise.in_progress", values
+    if e.errname == "ENETUNREACH":  # only in a namespace: outside, the tracer refuses first
+        return "raise.no_route_namespace", values
     if e.errname == "ENOTCONN":
         return "raise.not_connected", values
     if unix and e.error == "ConnectionRefusedError":

@@ -597,3 +597,15 @@ def test_a_v6_client_refused_by_a_v4_server_is_a_family_mismatch_too() -> None:
     assert "connect() to [::1]:8081" in d.text
     assert f"on {addr[0]}:8081 (AF_INET)" in d.text and "is AF_INET6" in d.text
     assert "Without sockteach" not in d.text
+
+
+def test_a_connect_with_no_route_says_the_run_has_only_loopback():
+    from sockteach.events import Event
+    from sockteach.narrator import narrate
+
+    e = Event(1.0, "client", "raise", name="connect", error="OSError", errno=101,
+              errname="ENETUNREACH", message="[Errno 101] Network is unreachable", sock=3,
+              family="AF_INET", socktype="SOCK_STREAM", mode="blocking")
+    for lang, words in (("en", "only loopback"), ("zh", "只有回环地址")):
+        text = narrate(e, lang)
+        assert text and words in text and "ENETUNREACH" in text, text
