@@ -87,9 +87,7 @@ def run_lesson(lesson: Lesson, lang: str, *, console: "Console", interactive: bo
 
 def _play_live(lesson: Lesson, lang: str, session: Session, feed: Feed, console: "Console",
                title: str, interactive: bool, pace: Pace) -> tuple[int, str | None]:
-    from rich.console import Group
     from rich.live import Live
-    from rich.text import Text
 
     from .view import LessonView
 
@@ -97,10 +95,8 @@ def _play_live(lesson: Lesson, lang: str, session: Session, feed: Feed, console:
 
     def render():
         feed.pull()
-        view = LessonView(feed.timeline, session.now(), title=title)
-        if prompt[0]:
-            return Group(view, Text(prompt[0], style="bold yellow"))
-        return view
+        return LessonView(feed.timeline, session.now(), title=title, prompt=prompt[0] or None,
+                          live=True)
 
     def pause(question: str) -> None:
         prompt[0] = (question + "  " if question else "") + msg("pause.enter", lang)

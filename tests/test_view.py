@@ -72,7 +72,8 @@ def test_lesson_view_english(width: int) -> None:
     assert_fits(out, width)
     lines = out.splitlines()
     assert lines[0].strip() == TITLE
-    assert lines[1].strip() == "Step: The client sends"
+    assert lines[1].startswith("╭─ Step: The client sends ─")  # the step and what it does
+    assert lines[2].strip("│ ") == "Type hello."
     for expected in ["b'hello' ◀──", "──▶ b'HELLO'", "b'' — nothing crosses" if width > 80 else
                      "b'' — nothing", "recv() → b'' ×412,000", "client 2: connect(",
                      "client: exited (code 1)", "blocked in recv() 2.4 s", "server===>",
@@ -88,7 +89,8 @@ def test_lesson_view_english(width: int) -> None:
 @pytest.mark.parametrize("width", [80, 120])
 def test_lesson_view_chinese_lines_up(width: int) -> None:
     tl = Timeline.from_events(echo_events(), lang="zh")
-    out = render(LessonView(tl, now=3.4, title="第 1 课 · 最简单的回显服务端"), width=width)
+    out = render(LessonView(tl, now=3.4, title="第 1 课 · 最简单的回显服务端", safe=False),
+                 width=width)
     assert_fits(out, width)
     for expected in ["第 1 课 · 最简单的回显服务端", "步骤：The client sends", "服务端", "线路",
                      "客户端2：connect(", "客户端：已退出（退出码 1）", "阻塞在 recv() 2.4 秒",
@@ -98,6 +100,38 @@ def test_lesson_view_chinese_lines_up(width: int) -> None:
     # rows of one table have the same width in cells, whatever their characters
     rule = [line for line in out.splitlines() if set(line.strip()) == {"─"}]
     assert rule and all(cell_len(line) == cell_len(rule[0]) for line in rule)
+
+
+@pytest.mark.parametrize("width", [80, 120])
+def test_chinese_view_draws_no_character_of_ambiguous_width(width: int) -> None:
+    """A terminal set for East Asian text draws — … → ▶ and box lines two cells wide; the
+    Chinese view uses none of them, so its borders line up whichever way they are drawn."""
+    import unicodedata
+
+    tl = Timeline.from_events(echo_events(), lang="zh")
+    tl.apply(E(3.0, "server", "repeat", name="recv", result="b''", count=9))
+    out = render(LessonView(tl, now=3.4, title="第 1 课 · 最简单的回显服务端",
+                            prompt="服务端会怎样？  [回车] 继续，Ctrl-C 停止"), width=width)
+    assert_fits(out, width)
+    ambiguous = {ch for ch in out if unicodedata.east_asian_width(ch) == "A"}
+    assert not ambiguous, ambiguous
+    # each bordered line ends in its panel's border (at 80 columns: at the last column)
+    for line in out.splitlines():
+        if line.startswith("|"):
+            assert line.rstrip()[-1] in "|+", line
+            assert width > 80 or cell_len(line.rstrip()) == width, line
+    assert "第 1 课 ・ 最简单的回显服务端" in out and "--▶" not in out and "->" in out
+    assert "b''－－什么也没有经过" in out.replace("\n", "").replace(" ", "")
+
+
+def test_glyphs_can_be_chosen(monkeypatch: pytest.MonkeyPatch) -> None:
+    tl = Timeline.from_events(echo_events(), lang="en")
+    assert "──▶ b'HELLO'" in render(LessonView(tl, now=3.4, title=TITLE), width=80)
+    monkeypatch.setenv("SOCKTEACH_GLYPHS", "ascii")
+    assert "-->" + " b'HELLO'" in render(LessonView(tl, now=3.4, title=TITLE), width=80)
+    monkeypatch.setenv("SOCKTEACH_GLYPHS", "unicode")
+    zh = Timeline.from_events(echo_events(), lang="zh")
+    assert "──▶ b'HELLO'" in render(LessonView(zh, now=3.4, title=TITLE), width=80)
 
 
 def test_wide_view_puts_narration_and_tcp_side_by_side() -> None:
@@ -131,7 +165,7 @@ def test_max_rows_keeps_the_newest() -> None:
 def test_title_comes_from_the_lesson(tmp_path: Path) -> None:
     lesson = make_lesson(tmp_path)
     tl = Timeline.from_events(echo_events()[:2], lang="zh", lesson=lesson)
-    out = render(LessonView(tl, now=1.0), width=80)
+    out = render(LessonView(tl, now=1.0, safe=False), width=80)
     assert out.splitlines()[0].strip() == "第 4 课 · 地址已被占用"
 
 
