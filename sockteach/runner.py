@@ -91,20 +91,20 @@ def _play_live(lesson: Lesson, lang: str, session: Session, feed: Feed, console:
 
     from .view import LessonView
 
-    prompt = [""]
+    prompt: list[tuple[str, ...]] = [()]
 
     def render():
         feed.pull()
-        return LessonView(feed.timeline, session.now(), title=title, prompt=prompt[0] or None,
+        return LessonView(feed.timeline, session.now(), title=title, prompt=prompt[0],
                           live=True)
 
     def pause(question: str) -> None:
-        prompt[0] = (question + "  " if question else "") + msg("pause.enter", lang)
+        prompt[0] = (question, msg("pause.enter", lang))
         live.refresh()
         try:
             _wait_enter()
         finally:
-            prompt[0] = ""
+            prompt[0] = ()
 
     # 6 frames a second keep the timers alive; each frame costs ~15 ms of rendering.
     live = Live(get_renderable=render, console=console, refresh_per_second=6, screen=True,

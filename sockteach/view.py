@@ -17,6 +17,7 @@ from rich.markdown import Markdown
 from rich.panel import Panel
 from rich.segment import Segment
 from rich.syntax import Syntax
+from rich.cells import cell_len
 from rich.table import Table
 from rich.text import Text
 
@@ -74,7 +75,8 @@ class LessonView(JupyterMixin):
     """
 
     def __init__(self, timeline: Timeline, now: float, title: str | None = None,
-                 max_rows: int | None = None, prompt: str | None = None, live: bool = False,
+                 max_rows: int | None = None, prompt: str | Sequence[str] | None = None,
+                 live: bool = False,
                  safe: bool | None = None) -> None:
         self.timeline, self.now, self.title, self.max_rows = timeline, now, title, max_rows
         self.prompt, self.live = prompt, live
@@ -101,7 +103,7 @@ class LessonView(JupyterMixin):
             return sum(len(console.render_lines(p, free)) for p in parts)
 
         top = [p for p in (self._header(), self._step()) if p is not None]
-        prompt = self._prompt()
+        prompt = self._prompt(width)
         rest = height - count(*top, *([prompt] if prompt else []))
         rows = self.timeline.rows
         yield from top
@@ -155,7 +157,7 @@ class LessonView(JupyterMixin):
         lang = self.lang
         yield self._text(msg("view.too_small", lang, width=width, height=height,
                              min_width=MIN_WIDTH, min_height=MIN_HEIGHT), "bold yellow")
-        prompt = self._prompt()
+        prompt = self._prompt(width)
         if prompt:
             yield prompt
         if self.timeline.step_title:
@@ -183,8 +185,15 @@ class LessonView(JupyterMixin):
         return Panel(self._text(tl.step_text), title=Wrapped(label, style="bold"),
                      title_align="left", border_style="blue", box=self._box())
 
-    def _prompt(self) -> Text | None:
-        return self._text(self.prompt, "bold yellow") if self.prompt else None
+    def _prompt(self, width: int) -> Text | None:
+        """The prompt: its parts on one line when they fit, else each on its own line (so
+        that ``[Enter] to go on`` is never broken in two)."""
+        parts = [self.prompt] if isinstance(self.prompt, str) else list(self.prompt or ())
+        parts = [self._s(p) for p in parts if p]
+        if not parts:
+            return None
+        one = "  ".join(parts)
+        return Wrapped(one if cell_len(one) <= width else "\n".join(parts), style="bold yellow")
 
     def _box(self) -> box.Box:
         return box.ASCII if self.safe else box.ROUNDED
