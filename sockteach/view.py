@@ -336,7 +336,8 @@ def tcp_line(timeline: Timeline, lang: str = "en", safe: bool = False) -> Text:
         return table if isinstance(table, Text) else Text("")
     parts = [f"{state} {local}" + (f"↔{remote}" if state != "LISTEN" else "")
              for local, remote, state in states]
-    line = msg("view.tcp.title", lang) + ": " + " · ".join(parts)
+    line = msg("view.tcp.line", lang, title=msg("view.tcp.title", lang),
+               states=msg("view.tcp.sep", lang).join(parts))
     return Wrapped(plain(line) if safe else line, style="dim")
 
 
