@@ -74,14 +74,16 @@ def run_lesson(lesson: Lesson, lang: str, *, console: "Console", interactive: bo
         if record:
             with open(record, "w", encoding="utf-8") as f:
                 dump_jsonl(session.sorted_events(), f)
-    final = LessonView(feed.timeline, session.now(), title=title)
-    console.print(final)
+    from .screen_text import safe_glyphs
+
+    console.print(LessonView(feed.timeline, session.now(), title=title))
     if failure is None:
-        console.print(lesson_end(lesson, lang))
+        console.print(lesson_end(lesson, lang, safe_glyphs(lang, console.is_terminal)))
     else:
         console.print(f"[bold red]{failure}[/]", markup=True, highlight=False)
-    if svg:
-        _save_svg(svg, [final, lesson_end(lesson, lang)], title)
+    if svg:  # a picture: no terminal's widths to fear
+        _save_svg(svg, [LessonView(feed.timeline, session.now(), title=title, safe=False),
+                        lesson_end(lesson, lang)], title)
     return status
 
 

@@ -9,8 +9,8 @@ after a lone mark such as ``▶`` or ``⚠`` (it stays with the word it marks).
 Characters of *ambiguous* East Asian width (``— … → ↔ ▶ × ·``, quotes, box lines) are drawn
 one cell wide by most terminals but two by a terminal set for East Asian text, which breaks
 every border drawn after them. :func:`safe_glyphs` says whether to avoid them (set
-``SOCKTEACH_GLYPHS=ascii`` or ``=unicode`` to choose; otherwise they are avoided in Chinese
-and in a Chinese, Japanese or Korean locale), and :func:`plain` replaces them by characters
+``SOCKTEACH_GLYPHS=ascii`` or ``=unicode`` to choose; otherwise they are avoided on a
+terminal in Chinese or in a Chinese, Japanese or Korean locale), and :func:`plain` replaces them by characters
 whose width every terminal agrees on.
 """
 
@@ -33,12 +33,13 @@ _SAFE = str.maketrans({
 })
 
 
-def safe_glyphs(lang: str) -> bool:
-    """Whether to draw with characters of one agreed width only (see the module's text)."""
+def safe_glyphs(lang: str, terminal: bool = True) -> bool:
+    """Whether to draw with characters of one agreed width only (see the module's text);
+    not ``terminal`` (a file, a notebook, an SVG), only when ``SOCKTEACH_GLYPHS`` says so."""
     choice = os.environ.get("SOCKTEACH_GLYPHS", "").strip().lower()
     if choice in ("ascii", "safe", "1"):
         return True
-    if choice in ("unicode", "0"):
+    if choice in ("unicode", "0") or not terminal:
         return False
     if lang == "zh":
         return True

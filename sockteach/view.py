@@ -70,8 +70,9 @@ class LessonView(JupyterMixin):
     explanation and the prompt are always whole; the diagnosis, the narration, the kernel's
     table and the timeline's rows shrink or fold to make room. ``live``: this is the whole
     screen, so below :data:`MIN_WIDTH` × :data:`MIN_HEIGHT` it says how big a terminal it
-    needs (with the step and the prompt still shown). ``safe``: draw only characters of one
-    agreed width (:mod:`sockteach.screen_text`; by default chosen from the language).
+    needs (with the step and the prompt still shown). ``prompt``: a line, or its parts (put
+    on one line when they fit). ``safe``: draw only characters of one agreed width
+    (:mod:`sockteach.screen_text`; by default on a terminal, from the language and locale).
     """
 
     def __init__(self, timeline: Timeline, now: float, title: str | None = None,
@@ -80,7 +81,8 @@ class LessonView(JupyterMixin):
                  safe: bool | None = None) -> None:
         self.timeline, self.now, self.title, self.max_rows = timeline, now, title, max_rows
         self.prompt, self.live = prompt, live
-        self.safe = safe_glyphs(timeline.lang) if safe is None else safe
+        self.choice = safe
+        self.safe = bool(safe)
 
     @property
     def lang(self) -> str:
@@ -94,6 +96,8 @@ class LessonView(JupyterMixin):
 
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
         width, height = options.max_width, options.max_height
+        self.safe = safe_glyphs(self.lang, console.is_terminal) if self.choice is None \
+            else self.choice
         if self.live and (width < MIN_WIDTH or height < MIN_HEIGHT):
             yield from self._too_small(width, height)
             return
@@ -379,7 +383,8 @@ def unified_diff(old: str, new: str, old_name: str, new_name: str) -> str:
     return "\n".join(lines)
 
 
-def _diff(lesson: "Lesson", old: str, new: str, lang: str, title: str) -> RenderableType:
+def _diff(lesson: "Lesson", old: str, new: str, lang: str, title: str,
+          safe: bool = False) -> RenderableType:
     texts = {name: _read(lesson, name) for name in (old, new)}
     for name, text in texts.items():
         if text is None:
@@ -388,7 +393,8 @@ def _diff(lesson: "Lesson", old: str, new: str, lang: str, title: str) -> Render
     if not diff:
         return Text(msg("view.no_changes", lang, old=old, new=new), style="dim")
     syntax = Syntax(diff, "diff", theme="ansi_dark", background_color="default", word_wrap=True)
-    return Panel(syntax, title=title, title_align="left", border_style="dim")
+    return Panel(syntax, title=title, title_align="left", border_style="dim",
+                 box=box.ASCII if safe else box.ROUNDED)
 
 
 def _previous(lesson: "Lesson", name: str) -> str | None:
@@ -419,14 +425,19 @@ def code_view(lesson: "Lesson", role: str, lang: str = "en", diff: bool = False)
     return Panel(syntax, title=name, title_align="left", border_style="dim")
 
 
-def lesson_end(lesson: "Lesson", lang: str = "en") -> RenderableType:
-    """What the lesson taught, then each code change it made as a highlighted diff."""
+def lesson_end(lesson: "Lesson", lang: str = "en", safe: bool = False) -> RenderableType:
+    """What the lesson taught, then each code change it made as a highlighted diff (with
+    ``safe``, only characters of one agreed width outside the code)."""
+    learned = pick(lesson.learned, lang)
+    body: RenderableType = Wrapped(plain(learned.strip("\n"))) if safe else Markdown(learned)
+    s = plain if safe else str
     parts: list[RenderableType] = [
-        Panel(Markdown(pick(lesson.learned, lang)), title=msg("view.learned", lang),
-              title_align="left", border_style="green")
+        Panel(body, title=s(msg("view.learned", lang)), title_align="left",
+              border_style="green", box=box.ASCII if safe else box.ROUNDED)
     ]
     for old, new in lesson.diffs:
-        parts.append(_diff(lesson, old, new, lang, msg("view.changes", lang, old=old, new=new)))
+        parts.append(_diff(lesson, old, new, lang, s(msg("view.changes", lang, old=old, new=new)),
+                           safe))
     return Stack(*parts)
 
 
@@ -434,9 +445,12 @@ def lesson_end(lesson: "Lesson", lang: str = "en") -> RenderableType:
 
 
 def course_table(lessons: Iterable["Lesson"], lang: str = "en",
-                 progress: Mapping[int, str] | None = None) -> Table:
-    """The course for ``sockteach list``: number, title, summary (and progress, if given)."""
-    table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False, expand=True)
+                 progress: Mapping[int, str] | None = None, safe: bool = False) -> Table:
+    """The course for ``sockteach list``: number, title, summary (and progress, if given);
+    with ``safe``, only characters of one agreed width."""
+    s = plain if safe else str
+    table = Table(box=SIMPLE_HEAD_ASCII if safe else box.SIMPLE_HEAD, show_edge=False,
+                  pad_edge=False, expand=True)
     table.add_column(msg("course.number", lang), justify="right", no_wrap=True)
     table.add_column(msg("course.title", lang), style="bold", ratio=2, overflow="fold")
     table.add_column(msg("course.summary", lang), ratio=3, overflow="fold")
@@ -446,5 +460,5 @@ def course_table(lessons: Iterable["Lesson"], lang: str = "en",
         cells = [str(lesson.number), pick(lesson.title, lang), pick(lesson.summary, lang)]
         if progress is not None:
             cells.append(progress.get(lesson.number, ""))
-        table.add_row(*cells)
+        table.add_row(*(Wrapped(s(cell)) for cell in cells))
     return table

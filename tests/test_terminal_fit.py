@@ -58,13 +58,14 @@ def moments(events: list) -> list[tuple[int, list]]:
     return out
 
 
-def check_step(lesson, events: list, k: int, lang: str, width: int, height: int) -> None:
+def check_step(lesson, events: list, k: int, lang: str, width: int, height: int,
+               safe: bool | None = None) -> None:
     step = lesson.steps[k]
     tl = Timeline.from_events(events, lang, lesson)
     ask = pick(step.ask, lang) if step.ask else ""
     enter = msg("pause.enter", lang)
     view = LessonView(tl, events[-1].t, title=lesson_title(lesson, lang), prompt=(ask, enter),
-                      live=True)
+                      live=True, safe=safe)
     lines = render(view, width, height)
     where = f"lesson {lesson.number} step {k + 1} at {width}x{height} ({lang})"
     assert len(lines) <= height, f"{where}: {len(lines)} lines"
@@ -86,12 +87,13 @@ def test_every_step_fits_in_english(width: int, height: int) -> None:
             check_step(lesson, so_far, k, "en", width, height)
 
 
+@pytest.mark.parametrize("safe", [True, False])
 @pytest.mark.parametrize("width, height", SIZES)
-def test_every_step_fits_in_chinese(width: int, height: int) -> None:
+def test_every_step_fits_in_chinese(width: int, height: int, safe: bool) -> None:
     for number, events in played("zh").items():
         lesson = lessons.get(str(number))
         for k, so_far in moments(events):
-            check_step(lesson, so_far, k, "zh", width, height)
+            check_step(lesson, so_far, k, "zh", width, height, safe)
 
 
 def test_the_diagnosis_is_whole_at_80x24() -> None:

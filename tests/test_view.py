@@ -20,9 +20,10 @@ from sockteach.view import LessonView, code_view, course_table, lesson_end, tcp_
 TITLE = "Lesson 1 · Naive echo server"
 
 
-def render(renderable: RenderableType, width: int = 80, height: int = 60) -> str:
+def render(renderable: RenderableType, width: int = 80, height: int = 60,
+           terminal: bool = False) -> str:
     console = Console(file=io.StringIO(), width=width, height=height, color_system=None,
-                      force_terminal=False, legacy_windows=False)
+                      force_terminal=terminal, legacy_windows=False)
     console.print(renderable)
     return console.file.getvalue()  # type: ignore[attr-defined]
 
@@ -111,7 +112,8 @@ def test_chinese_view_draws_no_character_of_ambiguous_width(width: int) -> None:
     tl = Timeline.from_events(echo_events(), lang="zh")
     tl.apply(E(3.0, "server", "repeat", name="recv", result="b''", count=9))
     out = render(LessonView(tl, now=3.4, title="第 1 课 · 最简单的回显服务端",
-                            prompt="服务端会怎样？  [回车] 继续，Ctrl-C 停止"), width=width)
+                            prompt="服务端会怎样？  [回车] 继续，Ctrl-C 停止"), width=width,
+                 terminal=True)
     assert_fits(out, width)
     ambiguous = {ch for ch in out if unicodedata.east_asian_width(ch) == "A"}
     assert not ambiguous, ambiguous
@@ -125,13 +127,29 @@ def test_chinese_view_draws_no_character_of_ambiguous_width(width: int) -> None:
 
 
 def test_glyphs_can_be_chosen(monkeypatch: pytest.MonkeyPatch) -> None:
-    tl = Timeline.from_events(echo_events(), lang="en")
-    assert "──▶ b'HELLO'" in render(LessonView(tl, now=3.4, title=TITLE), width=80)
-    monkeypatch.setenv("SOCKTEACH_GLYPHS", "ascii")
-    assert "-->" + " b'HELLO'" in render(LessonView(tl, now=3.4, title=TITLE), width=80)
-    monkeypatch.setenv("SOCKTEACH_GLYPHS", "unicode")
+    en = Timeline.from_events(echo_events(), lang="en")
     zh = Timeline.from_events(echo_events(), lang="zh")
-    assert "──▶ b'HELLO'" in render(LessonView(zh, now=3.4, title=TITLE), width=80)
+    assert "──▶ b'HELLO'" in render(LessonView(en, now=3.4, title=TITLE), 80, terminal=True)
+    assert "--> b'HELLO'" in render(LessonView(zh, now=3.4, title=TITLE), 80, terminal=True)
+    # not a terminal (a file, a notebook): nothing to fear from a terminal's widths
+    assert "──▶ b'HELLO'" in render(LessonView(zh, now=3.4, title=TITLE), 80)
+    monkeypatch.setenv("LANG", "ja_JP.UTF-8")
+    assert "--> b'HELLO'" in render(LessonView(en, now=3.4, title=TITLE), 80, terminal=True)
+    monkeypatch.setenv("SOCKTEACH_GLYPHS", "unicode")
+    assert "──▶ b'HELLO'" in render(LessonView(zh, now=3.4, title=TITLE), 80, terminal=True)
+    monkeypatch.setenv("SOCKTEACH_GLYPHS", "ascii")
+    assert "--> b'HELLO'" in render(LessonView(en, now=3.4, title=TITLE), 80)
+
+
+def test_course_and_lesson_end_without_ambiguous_widths(tmp_path: Path) -> None:
+    import unicodedata
+
+    lesson = make_lesson(tmp_path)
+    for part in (course_table([lesson], "zh", progress={4: "✔ 已通过"}, safe=True),
+                 lesson_end(lesson, "zh", safe=True)):
+        out = render(part, width=80)
+        assert not {ch for ch in out if unicodedata.east_asian_width(ch) == "A"}, out
+    assert "代码改动：old.py -> server.py" in render(lesson_end(lesson, "zh", safe=True))
 
 
 def test_wide_view_puts_narration_and_tcp_side_by_side() -> None:
