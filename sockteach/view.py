@@ -99,7 +99,7 @@ class LessonView(JupyterMixin):
         self.safe = safe_glyphs(self.lang, console.is_terminal) if self.choice is None \
             else self.choice
         if self.live and (width < MIN_WIDTH or height < MIN_HEIGHT):
-            yield from self._too_small(width, height)
+            yield from self._too_small(console, options)
             return
         free = options.update(height=None)
 
@@ -157,17 +157,29 @@ class LessonView(JupyterMixin):
         if chosen is not None:
             yield chosen
 
-    def _too_small(self, width: int, height: int) -> RenderResult:
-        lang = self.lang
-        yield self._text(msg("view.too_small", lang, width=width, height=height,
-                             min_width=MIN_WIDTH, min_height=MIN_HEIGHT), "bold yellow")
+    def _too_small(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        """Too small a terminal: what it needs, the step and its explanation (as much as
+        fits, marked when cut), and the prompt on the last lines."""
+        lang, width, height = self.lang, options.max_width, options.max_height
+        free = options.update(height=None)
+        notice = console.render_lines(self._text(msg(
+            "view.too_small", lang, width=width, height=height, min_width=MIN_WIDTH,
+            min_height=MIN_HEIGHT), "bold yellow"), free)
         prompt = self._prompt(width)
-        if prompt:
-            yield prompt
+        asked = console.render_lines(prompt, free) if prompt else []
+        step = []
         if self.timeline.step_title:
-            yield self._text(msg("view.step", lang, title=self.timeline.step_title), "bold")
+            step += console.render_lines(self._text(msg(
+                "view.step", lang, title=self.timeline.step_title), "bold"), free)
         if self.timeline.step_text:
-            yield self._text(self.timeline.step_text)
+            step += console.render_lines(self._text(self.timeline.step_text), free)
+        room = height - len(notice) - len(asked)
+        if len(step) > room:
+            more = console.render_lines(self._text(msg("view.cut", lang), "dim"), free)
+            step = step[:max(room - len(more), 0)] + more
+        for line in [*notice, *step, *asked][-height:] if height > 0 else []:
+            yield from line
+            yield Segment.line()
 
     # -- parts
 

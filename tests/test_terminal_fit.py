@@ -146,3 +146,19 @@ def test_chinese_wraps_between_words(width: int) -> None:
     for line in lines:
         assert line.strip() != "▶" and not line.lstrip().startswith(("，", "。", "）", "；", "”"))
         assert not line.rstrip().endswith(("（", "“"))
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_at_50x15_every_step_ends_with_the_prompt(lang: str) -> None:
+    enter = msg("pause.enter", lang)
+    for number in (1, 3, 12):
+        lesson = lessons.get(str(number))
+        for k, so_far in moments(played(lang)[number]):
+            tl = Timeline.from_events(so_far, lang, lesson)
+            ask = pick(lesson.steps[k].ask, lang) if lesson.steps[k].ask else ""
+            lines = render(LessonView(tl, 1.0, title="T", prompt=(ask, enter), live=True),
+                           50, 15)
+            assert len(lines) <= 15 and lines[-1].rstrip().endswith(enter), lines
+            screen = squeeze("".join(lines))
+            step = squeeze(tl.step_text or "")
+            assert step in screen or squeeze(msg("view.cut", lang)) in screen
