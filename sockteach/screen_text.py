@@ -17,6 +17,7 @@ whose width every terminal agrees on.
 from __future__ import annotations
 
 import os
+import re
 import unicodedata
 
 from rich.cells import cell_len, chop_cells
@@ -57,6 +58,8 @@ def is_cjk(ch: str) -> bool:
     if not ch:
         return False
     o = ord(ch)
+    if o < 0x1100:
+        return False
     return (0x2E80 <= o <= 0x9FFF or 0xAC00 <= o <= 0xD7AF or 0xF900 <= o <= 0xFAFF
             or 0xFE30 <= o <= 0xFE4F or 0xFF00 <= o <= 0xFFEF or o >= 0x20000
             or unicodedata.east_asian_width(ch) in ("W", "F"))
@@ -70,7 +73,15 @@ def _numeric(token: str) -> bool:
 def pieces(text: str) -> list[str]:
     """``text`` cut at every place a line may break; the pieces joined are ``text`` again
     (each piece keeps the spaces that follow it)."""
-    out: list[str] = []
+    if text.isascii():  # no Chinese: break at spaces, but not after a lone mark
+        out = []
+        for word in re.findall(r" *[^ ]+ *| +", text) or [text]:
+            if out and out[-1].rstrip(" ") in MARKS and out[-1].strip(" "):
+                out[-1] += word
+            else:
+                out.append(word)
+        return out
+    out = []
     start = 0
     n = len(text)
     i = 1

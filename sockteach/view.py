@@ -129,27 +129,48 @@ class LessonView(JupyterMixin):
         least = min(MIN_ROWS, len(rows))
         least_lines = len(console.render_lines(self._table(rows[len(rows) - least:],
                                                            len(rows) - least), free))
-        chosen, bottom_lines = bottoms[-1], 0
-        for bottom in bottoms:
-            bottom_lines = len(console.render_lines(bottom, free)) if bottom is not None else 0
-            chosen = bottom
-            if bottom_lines + least_lines <= room:
-                break
+        heights: dict[int, int] = {}
+
+        def height_of(k: int) -> int:
+            if k not in heights:
+                bottom = bottoms[k]
+                heights[k] = len(console.render_lines(bottom, free)) if bottom is not None else 0
+            return heights[k]
+
+        # the first (richest) bottom that fits; each is shorter than the one before: the
+        # first, else a search
+        low, high = (0, 0) if height_of(0) + least_lines <= room else (1, len(bottoms) - 1)
+        while low < high:
+            mid = (low + high) // 2
+            if height_of(mid) + least_lines <= room:
+                high = mid
+            else:
+                low = mid + 1
+        chosen, bottom_lines = bottoms[low], height_of(low)
         budget = room - bottom_lines
 
         def table_lines(n: int) -> list:
             shown = rows[len(rows) - n:] if n else []
             return console.render_lines(self._table(shown, len(rows) - n), free)
 
-        low, high = 0, min(len(rows), max(budget, 0))  # the most rows that fit: a search
-        best = table_lines(0)
-        while low < high:
-            mid = (low + high + 1) // 2
-            lines = table_lines(mid)
-            if len(lines) <= budget:
-                low, best = mid, lines
-            else:
-                high = mid - 1
+        # the most rows that fit: a first guess from the rows' own line counts (the table's
+        # head, rules and footer take the rest), then one row at a time
+        overhead = len(table_lines(0))
+        n, used = 0, overhead
+        for row in reversed(rows):
+            used += row.text.rstrip("\n").count("\n") + 1
+            if used > budget:
+                break
+            n += 1
+        best = table_lines(n)
+        while len(best) > budget and n > 0:
+            n = max(0, n - max(1, (len(best) - budget) // 2))
+            best = table_lines(n)
+        while n < len(rows) and len(best) < budget:
+            more = table_lines(n + 1)
+            if len(more) > budget:
+                break
+            n, best = n + 1, more
         if len(best) <= budget:
             for line in best:
                 yield from line
