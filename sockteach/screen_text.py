@@ -104,7 +104,11 @@ def pieces(text: str) -> list[str]:
                 (_numeric(before) and is_cjk(b)) or b in CLOSING
             cut = not glued and k >= 0
         elif a != " " and b != " " and (is_cjk(a) or is_cjk(b)):
-            cut = is_cjk(a) and is_cjk(b) and b not in CLOSING and a not in OPENING
+            if is_cjk(a) and is_cjk(b):
+                cut = b not in CLOSING and a not in OPENING
+            else:  # Chinese next to Latin: after a full-width mark, or before an opening one
+                cut = (a in CLOSING and is_cjk(a) and b not in CLOSING) or \
+                    (b in OPENING and a not in OPENING)
         if cut:
             out.append(text[start:i])
             start = i

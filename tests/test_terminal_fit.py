@@ -162,3 +162,20 @@ def test_at_50x15_every_step_ends_with_the_prompt(lang: str) -> None:
             screen = squeeze("".join(lines))
             step = squeeze(tl.step_text or "")
             assert step in screen or squeeze(msg("view.cut", lang)) in screen
+
+
+def test_a_line_may_break_after_a_full_width_mark_between_latin_words() -> None:
+    from rich.console import Group
+
+    from sockteach.screen_text import Wrapped
+
+    text = "服务端的流程：bind、listen、accept、recv、send，以及 TimeoutError；setblocking(False)。"
+    for width in range(22, 40):  # the longest word, setblocking(False)。, fits
+        console = Console(file=io.StringIO(), width=width, color_system=None,
+                          legacy_windows=False)
+        console.print(Group(Wrapped(text)))
+        lines = console.file.getvalue().splitlines()  # type: ignore[attr-defined]
+        for line in lines:
+            assert not line.lstrip().startswith(("，", "、", "；", "。")), lines
+        for word in ("listen", "accept", "TimeoutError", "setblocking(False)"):
+            assert any(word in line for line in lines), (word, lines)
