@@ -37,7 +37,8 @@ def add_commands(subparsers: argparse._SubParsersAction,
                                           "check passed, 1 a check failed, 2 bad input.")
     p.add_argument("number", help="lesson number")
     p.add_argument("path", nargs="?", default=None,
-                   help="your file, or a folder holding it (default: the file 'start' wrote)")
+                   help="your file, or a folder holding it (default: ./FILE when it is "
+                        "here, else the file 'start' wrote)")
     p.add_argument("--json", action="store_true", help="print one JSON object instead")
     lang_option(p)
 

@@ -2,7 +2,10 @@
 
 Nothing here prints: each function returns a rich renderable and ``LessonView`` yields through
 ``__rich_console__``, so the caller's ``Console`` (or ``Live``) does all output. Widths come
-from rich's cell measurement, so Chinese text lines up.
+from rich's cell measurement, so Chinese text lines up; text wraps the way Chinese is set and
+draws without characters of ambiguous width where a terminal may draw them wide
+(:mod:`sockteach.screen_text`). The live view fits the terminal it is drawn in, at every frame
+(so a resize is followed): see :class:`LessonView`.
 """
 
 from __future__ import annotations
