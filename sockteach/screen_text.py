@@ -65,6 +65,11 @@ def is_cjk(ch: str) -> bool:
             or unicodedata.east_asian_width(ch) in ("W", "F"))
 
 
+def _mark(token: str) -> bool:
+    """A token made of marks only (``▶``, ``──▶``, ``-->``, ``⚠``): it stays with its word."""
+    return bool(token) and all(ch in MARKS or ch in "─-<>=" for ch in token)
+
+
 def _numeric(token: str) -> bool:
     return bool(token) and all(ch.isdigit() or ch in ",.:%" for ch in token) and \
         any(ch.isdigit() for ch in token)
@@ -76,7 +81,7 @@ def pieces(text: str) -> list[str]:
     if text.isascii():  # no Chinese: break at spaces, but not after a lone mark
         out = []
         for word in re.findall(r" *[^ ]+ *| +", text) or [text]:
-            if out and out[-1].rstrip(" ") in MARKS and out[-1].strip(" "):
+            if out and (_mark(out[-1].strip(" ")) or _mark(word.strip(" "))):
                 out[-1] += word
             else:
                 out.append(word)
@@ -100,7 +105,7 @@ def pieces(text: str) -> list[str]:
             while end < n and text[end] != " ":
                 end += 1
             after = text[i:end]
-            glued = (before in MARKS) or (_numeric(after) and is_cjk(before[-1:])) or \
+            glued = _mark(before) or _mark(after) or (_numeric(after) and is_cjk(before[-1:])) or \
                 (_numeric(before) and is_cjk(b)) or b in CLOSING
             cut = not glued and k >= 0
         elif a != " " and b != " " and (is_cjk(a) or is_cjk(b)):

@@ -179,3 +179,17 @@ def test_a_line_may_break_after_a_full_width_mark_between_latin_words() -> None:
             assert not line.lstrip().startswith(("，", "、", "；", "。")), lines
         for word in ("listen", "accept", "TimeoutError", "setblocking(False)"):
             assert any(word in line for line in lines), (word, lines)
+
+
+@pytest.mark.parametrize("text", ["──▶ b'HELLO'", "b'hi' ◀──", "--> b'HELLO'", "⚠ server: spins"])
+def test_an_arrow_or_mark_stays_with_its_word(text: str) -> None:
+    from rich.console import Group
+
+    from sockteach.screen_text import Wrapped
+
+    for width in range(12, 20):
+        console = Console(file=io.StringIO(), width=width, color_system=None,
+                          legacy_windows=False)
+        console.print(Group(Wrapped(text)))
+        lines = [line.strip() for line in console.file.getvalue().splitlines()]  # type: ignore
+        assert not any(line in ("──▶", "◀──", "-->", "⚠") for line in lines), lines
