@@ -239,9 +239,12 @@ def _console():
 
 def _cmd_list(lang: str) -> int:
     from . import exercises, lessons
+    from .screen_text import safe_glyphs
     from .view import course_table
 
-    _console().print(course_table(lessons.course(), lang, progress=exercises.progress(lang)))
+    console = _console()
+    console.print(course_table(lessons.course(), lang, progress=exercises.progress(lang),
+                               safe=safe_glyphs(lang, console.is_terminal)))
     return EXIT_OK
 
 

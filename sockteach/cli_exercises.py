@@ -37,7 +37,8 @@ def add_commands(subparsers: argparse._SubParsersAction,
                                           "check passed, 1 a check failed, 2 bad input.")
     p.add_argument("number", help="lesson number")
     p.add_argument("path", nargs="?", default=None,
-                   help="your file, or a folder holding it (default: the file 'start' wrote)")
+                   help="your file, or a folder holding it (default: ./FILE when it is "
+                        "here, else the file 'start' wrote)")
     p.add_argument("--json", action="store_true", help="print one JSON object instead")
     p.add_argument("--record", metavar="FILE",
                    help="also save the run's events to FILE (JSON lines; see 'rejudge')")
@@ -157,24 +158,29 @@ def cmd_check(args: argparse.Namespace, lang: str) -> int:
     from . import exercises, grading
     from .grading.texts import t
 
+    from .i18n import msg
+
     exercise = _exercise(args.number, lang)
     if args.path is None:
-        target = exercises.default_submission(exercise)
+        target, why = _default_target(exercise)
         if not target.exists():
             raise _usage(t("cli.missing_default", lang, path=target, n=exercise.number))
+        shown = f"./{target}" if why == "here" else target
+        sys.stderr.write(msg(f"check.which_{why}", lang, path=shown) + "\n")
     else:
         from pathlib import Path
 
         target = Path(args.path)
     try:
-        exercises.resolve(exercise, target)
+        script = exercises.resolve(exercise, target)
     except exercises.NoSubmission as exc:
         raise _usage(t("cli.no_submission", lang, error=str(exc))) from None
     record = getattr(args, "record", None)
     if record and not os.path.isdir(os.path.dirname(os.path.abspath(record))):
         raise _usage(t("cli.no_record_folder", lang, path=record))
-    result = grading.check(exercise.number, target, lang=lang, record=True,
-                           events=bool(record))
+    with _running(exercise, script, lang):
+        result = grading.check(exercise.number, target, lang=lang, record=True,
+                               events=bool(record))
     if record:
         from .events import dump_jsonl
 
@@ -223,6 +229,63 @@ def cmd_rejudge(args: argparse.Namespace, lang: str) -> int:
                        n=exercise.number)) from None
     _show(result, args.json)
     return 0 if result.passed else 1
+
+
+def _default_target(exercise) -> "tuple[Path, str]":
+    """``check N`` without a PATH: ``./<file>`` when it is here ("here"), else the file
+    ``start`` wrote or the work folder's ("work")."""
+    from pathlib import Path
+
+    from . import exercises
+
+    here = Path(exercise.file)
+    if here.is_file():
+        return here, "here"
+    return exercises.default_submission(exercise), "work"
+
+
+class _running:
+    """While the checks run: a spinner on stderr (a terminal only) naming the file and the
+    checks, with the time so far, so that the screen is never blank for seconds."""
+
+    def __init__(self, exercise, script: "Path", lang: str) -> None:
+        self.status = None
+        if not sys.stderr.isatty():
+            return
+        from rich.console import Console
+
+        from .i18n import msg, pick
+
+        names = msg("check.sep", lang).join(pick(c.title, lang) for c in exercise.checks)
+        self.text = msg("check.running", lang, file=script, count=len(exercise.checks),
+                        checks=names)
+        self.console = Console(stderr=True, highlight=False)
+        self.msg, self.lang = msg, lang
+        self.started = time.monotonic()
+
+    def __enter__(self) -> "_running":
+        if hasattr(self, "console"):
+            self.status = self.console.status(self.msg("check.elapsed", self.lang,
+                                                       seconds="0.0"), spinner="line")
+            self.status.start()
+            self.console.print(self.text, markup=False)  # stays on screen after the spinner
+            import threading
+
+            self.done = threading.Event()
+            self.ticker = threading.Thread(target=self._tick, daemon=True)
+            self.ticker.start()
+        return self
+
+    def _tick(self) -> None:
+        while not self.done.wait(0.2):
+            self.status.update(self.msg("check.elapsed", self.lang,
+                                        seconds=f"{time.monotonic() - self.started:.1f}"))
+
+    def __exit__(self, *exc: object) -> None:
+        if self.status is not None:
+            self.done.set()
+            self.ticker.join(timeout=1)
+            self.status.stop()
 
 
 def cmd_hint(args: argparse.Namespace, lang: str) -> int:

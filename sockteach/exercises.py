@@ -144,9 +144,22 @@ def title(exercise: Exercise, lang: str) -> str:
 # ---------------------------------------------------------------- the learner's folder
 
 
+WORK = "sockteach-work"
+
+
 def default_dir(exercise: Exercise, base: str | os.PathLike | None = None) -> Path:
-    """``./sockteach-work/NN-slug/`` (relative to ``base``, default the current folder)."""
-    return Path(base or ".") / "sockteach-work" / exercise.workdir_name
+    """``./sockteach-work/NN-slug/`` (relative to ``base``, default the current folder) —
+    or, run inside a work folder, that folder itself: ``base`` is already
+    ``sockteach-work/NN-slug`` (the exercise's own) or ``sockteach-work/`` (add ``NN-slug``),
+    or it is another exercise's folder in ``sockteach-work/`` (its sibling)."""
+    where = Path(base or ".")
+    here = where.resolve()
+    if here.name == WORK:
+        return where / exercise.workdir_name
+    if here.parent.name == WORK:
+        return where if here.name == exercise.workdir_name else where / ".." / \
+            exercise.workdir_name
+    return where / WORK / exercise.workdir_name
 
 
 def start(exercise: Exercise, directory: str | os.PathLike | None, lang: str,
@@ -264,20 +277,26 @@ def record(number: int, status: str, **extra: Any) -> None:
 
 
 _SHOW = {
-    "en": {"passed": "✔ passed", "failed": "✘ {score}", "started": "started"},
-    "zh": {"passed": "✔ 已通过", "failed": "✘ {score}", "started": "已开始"},
+    "en": {"passed": "✔ passed", "failed": "✘ {score}", "started": "started",
+           "before": "✘ {score} (passed before)"},
+    "zh": {"passed": "✔ 已通过", "failed": "✘ {score}", "started": "已开始",
+           "before": "✘ {score}（以前通过过）"},
 }
 
 
 def progress(lang: str = "en") -> dict[int, str]:
-    """Short progress text per lesson for ``sockteach list``: "✔ passed", "✘ 3/5", "started"."""
+    """Short progress text per lesson for ``sockteach list``, from the *last* check run:
+    "✔ passed", "✘ 3/5" (with "passed before" when an earlier check passed), "started"."""
     words = _SHOW.get(lang if lang in LANGS else "en", _SHOW["en"])
     out = {}
     for number, rec in records().items():
-        status = rec.get("status")
+        best = rec.get("status")
+        last = rec.get("last") or {}
+        status = last.get("status") if last.get("status") in ("passed", "failed") else best
+        if status == "failed" and best == "passed":
+            status = "before"
         if status not in words:
             continue
-        last = rec.get("last") or {}
         score = ""
         if "score" in last and "max_score" in last:
             score = f"{_num(last['score'])}/{_num(last['max_score'])}"

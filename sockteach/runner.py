@@ -74,41 +74,39 @@ def run_lesson(lesson: Lesson, lang: str, *, console: "Console", interactive: bo
         if record:
             with open(record, "w", encoding="utf-8") as f:
                 dump_jsonl(session.sorted_events(), f)
-    final = LessonView(feed.timeline, session.now(), title=title)
-    console.print(final)
+    from .screen_text import safe_glyphs
+
+    console.print(LessonView(feed.timeline, session.now(), title=title))
     if failure is None:
-        console.print(lesson_end(lesson, lang))
+        console.print(lesson_end(lesson, lang, safe_glyphs(lang, console.is_terminal)))
     else:
         console.print(f"[bold red]{failure}[/]", markup=True, highlight=False)
-    if svg:
-        _save_svg(svg, [final, lesson_end(lesson, lang)], title)
+    if svg:  # a picture: no terminal's widths to fear
+        _save_svg(svg, [LessonView(feed.timeline, session.now(), title=title, safe=False),
+                        lesson_end(lesson, lang)], title)
     return status
 
 
 def _play_live(lesson: Lesson, lang: str, session: Session, feed: Feed, console: "Console",
                title: str, interactive: bool, pace: Pace) -> tuple[int, str | None]:
-    from rich.console import Group
     from rich.live import Live
-    from rich.text import Text
 
     from .view import LessonView
 
-    prompt = [""]
+    prompt: list[tuple[str, ...]] = [()]
 
     def render():
         feed.pull()
-        view = LessonView(feed.timeline, session.now(), title=title)
-        if prompt[0]:
-            return Group(view, Text(prompt[0], style="bold yellow"))
-        return view
+        return LessonView(feed.timeline, session.now(), title=title, prompt=prompt[0],
+                          live=True)
 
     def pause(question: str) -> None:
-        prompt[0] = (question + "  " if question else "") + msg("pause.enter", lang)
+        prompt[0] = (question, msg("pause.enter", lang))
         live.refresh()
         try:
             _wait_enter()
         finally:
-            prompt[0] = ""
+            prompt[0] = ()
 
     # 6 frames a second keep the timers alive; each frame costs ~15 ms of rendering.
     live = Live(get_renderable=render, console=console, refresh_per_second=6, screen=True,

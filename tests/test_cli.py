@@ -140,3 +140,46 @@ def test_check_output_means_the_same_with_and_without_colour(tmp_path):
     normalise = lambda text: re.sub(r"127\.0\.0\.1:\d+", "PORT", strip.sub("", text))
     assert normalise(coloured.stdout) == normalise(plain.stdout)
     assert "✘ 3. accepts a client" in plain.stdout  # pass/fail is in the text, not only colour
+
+
+def test_start_inside_the_work_folder_does_not_nest(tmp_path):
+    env = {"SOCKTEACH_HOME": str(tmp_path / "home"), "SOCKTEACH_LANG": "en"}
+    assert run_cli("start", "1", env=env, cwd=str(tmp_path)).returncode == 0
+    folder = tmp_path / "sockteach-work" / "01-naive-echo"
+    again = run_cli("start", "1", env=env, cwd=str(folder))  # its own folder: the file is here
+    assert again.returncode == 2 and "--force" in again.stderr
+    assert not (folder / "sockteach-work").exists()
+    other = run_cli("start", "3", env=env, cwd=str(folder))  # a sibling, not a nested folder
+    assert other.returncode == 0, other.stderr
+    assert (tmp_path / "sockteach-work" / "03-connection-loop" / "server.py").is_file()
+    assert not (folder / "sockteach-work").exists()
+    top = run_cli("start", "8", env=env, cwd=str(tmp_path / "sockteach-work"))
+    assert top.returncode == 0, top.stderr
+    assert (tmp_path / "sockteach-work" / "08-timeouts").is_dir()
+    assert not (tmp_path / "sockteach-work" / "sockteach-work").exists()
+
+
+def test_check_without_a_path_says_which_file(tmp_path):
+    import shutil
+
+    from conftest import ROOT
+    from sockteach import exercises
+
+    env = {"SOCKTEACH_HOME": str(tmp_path / "home"), "SOCKTEACH_LANG": "en", "COLUMNS": "200"}
+    assert run_cli("start", "1", env=env, cwd=str(tmp_path)).returncode == 0
+    work = run_cli("check", "1", env=env, cwd=str(tmp_path))  # the starter: no listen()
+    assert work.returncode == 1
+    assert "sockteach-work/01-naive-echo/server.py: the file in your work folder" in work.stderr
+    assert "✘ 2. listens on a loopback port" in work.stdout
+    shutil.copyfile(exercises.get(1).solution, tmp_path / "server.py")  # one here wins
+    here = run_cli("check", "1", env=env, cwd=str(tmp_path))
+    assert here.returncode == 0, here.stdout + here.stderr
+    assert "checking ./server.py: the file in this folder" in here.stderr
+    zh = run_cli("check", "1", env={**env, "SOCKTEACH_LANG": "zh"}, cwd=str(tmp_path))
+    assert "检查 ./server.py：当前文件夹里的文件" in zh.stderr
+    # the list shows the last check: passed now; a failing check after it shows the failure
+    assert "✔ passed" in run_cli("list", env=env, cwd=str(tmp_path)).stdout
+    shutil.copy(ROOT / "tests/fixtures/exercises/ex01/bad_no_accept.py", tmp_path / "server.py")
+    assert run_cli("check", "1", env=env, cwd=str(tmp_path)).returncode == 1
+    listed = run_cli("list", env=env, cwd=str(tmp_path)).stdout
+    assert "✔ passed" not in listed and "(passed before)" in listed

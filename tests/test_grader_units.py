@@ -111,7 +111,7 @@ def test_last_error_and_tail():
     assert tail(long).splitlines()[-1] == "99" and len(tail(long).splitlines()) == 16
 
 
-def test_progress_keeps_a_pass_and_shows_scores(tmp_path):
+def test_progress_shows_the_last_check_and_keeps_a_pass(tmp_path):
     assert exercises.progress() == {}
     exercises.record(1, "started", path=str(tmp_path / "server.py"))
     assert exercises.progress() == {1: "started"}
@@ -119,9 +119,14 @@ def test_progress_keeps_a_pass_and_shows_scores(tmp_path):
     assert exercises.progress() == {1: "✘ 2/5"}
     exercises.record(1, "passed", score=5, max_score=5, failed=[])
     exercises.record(1, "failed", score=1, max_score=5, failed=["listens"])
-    assert exercises.progress() == {1: "✔ passed"} and exercises.passed(1)
+    # the list shows the last check (a failure), and that it passed before; the solution
+    # stays unlocked
+    assert exercises.progress() == {1: "✘ 1/5 (passed before)"} and exercises.passed(1)
+    assert exercises.progress("zh") == {1: "✘ 1/5（以前通过过）"}
+    exercises.record(1, "passed", score=5, max_score=5, failed=[])
+    assert exercises.progress() == {1: "✔ passed"}
     assert exercises.progress("zh") == {1: "✔ 已通过"}
-    assert exercises.records()[1]["last"]["failed"] == ["listens"]
+    assert exercises.records()[1]["last"]["failed"] == []
 
 
 def test_a_submission_is_a_file_or_a_folder_with_one(tmp_path):

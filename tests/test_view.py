@@ -20,9 +20,10 @@ from sockteach.view import LessonView, code_view, course_table, lesson_end, tcp_
 TITLE = "Lesson 1 · Naive echo server"
 
 
-def render(renderable: RenderableType, width: int = 80, height: int = 60) -> str:
+def render(renderable: RenderableType, width: int = 80, height: int = 60,
+           terminal: bool = False) -> str:
     console = Console(file=io.StringIO(), width=width, height=height, color_system=None,
-                      force_terminal=False, legacy_windows=False)
+                      force_terminal=terminal, legacy_windows=False)
     console.print(renderable)
     return console.file.getvalue()  # type: ignore[attr-defined]
 
@@ -72,7 +73,8 @@ def test_lesson_view_english(width: int) -> None:
     assert_fits(out, width)
     lines = out.splitlines()
     assert lines[0].strip() == TITLE
-    assert lines[1].strip() == "Step: The client sends"
+    assert lines[1].startswith("╭─ Step: The client sends ─")  # the step and what it does
+    assert lines[2].strip("│ ") == "Type hello."
     for expected in ["b'hello' ◀──", "──▶ b'HELLO'", "b'' — nothing crosses" if width > 80 else
                      "b'' — nothing", "recv() → b'' ×412,000", "client 2: connect(",
                      "client: exited (code 1)", "blocked in recv() 2.4 s", "server===>",
@@ -88,7 +90,8 @@ def test_lesson_view_english(width: int) -> None:
 @pytest.mark.parametrize("width", [80, 120])
 def test_lesson_view_chinese_lines_up(width: int) -> None:
     tl = Timeline.from_events(echo_events(), lang="zh")
-    out = render(LessonView(tl, now=3.4, title="第 1 课 · 最简单的回显服务端"), width=width)
+    out = render(LessonView(tl, now=3.4, title="第 1 课 · 最简单的回显服务端", safe=False),
+                 width=width)
     assert_fits(out, width)
     for expected in ["第 1 课 · 最简单的回显服务端", "步骤：The client sends", "服务端", "线路",
                      "客户端2：connect(", "客户端：已退出（退出码 1）", "阻塞在 recv() 2.4 秒",
@@ -98,6 +101,55 @@ def test_lesson_view_chinese_lines_up(width: int) -> None:
     # rows of one table have the same width in cells, whatever their characters
     rule = [line for line in out.splitlines() if set(line.strip()) == {"─"}]
     assert rule and all(cell_len(line) == cell_len(rule[0]) for line in rule)
+
+
+@pytest.mark.parametrize("width", [80, 120])
+def test_chinese_view_draws_no_character_of_ambiguous_width(width: int) -> None:
+    """A terminal set for East Asian text draws — … → ▶ and box lines two cells wide; the
+    Chinese view uses none of them, so its borders line up whichever way they are drawn."""
+    import unicodedata
+
+    tl = Timeline.from_events(echo_events(), lang="zh")
+    tl.apply(E(3.0, "server", "repeat", name="recv", result="b''", count=9))
+    out = render(LessonView(tl, now=3.4, title="第 1 课 · 最简单的回显服务端",
+                            prompt="服务端会怎样？  [回车] 继续，Ctrl-C 停止"), width=width,
+                 terminal=True)
+    assert_fits(out, width)
+    ambiguous = {ch for ch in out if unicodedata.east_asian_width(ch) == "A"}
+    assert not ambiguous, ambiguous
+    # each bordered line ends in its panel's border (at 80 columns: at the last column)
+    for line in out.splitlines():
+        if line.startswith("|"):
+            assert line.rstrip()[-1] in "|+", line
+            assert width > 80 or cell_len(line.rstrip()) == width, line
+    assert "第 1 课 ・ 最简单的回显服务端" in out and "--▶" not in out and "->" in out
+    assert "b''－－什么也没有经过" in out.replace("\n", "").replace(" ", "")
+
+
+def test_glyphs_can_be_chosen(monkeypatch: pytest.MonkeyPatch) -> None:
+    en = Timeline.from_events(echo_events(), lang="en")
+    zh = Timeline.from_events(echo_events(), lang="zh")
+    assert "──▶ b'HELLO'" in render(LessonView(en, now=3.4, title=TITLE), 80, terminal=True)
+    assert "--> b'HELLO'" in render(LessonView(zh, now=3.4, title=TITLE), 80, terminal=True)
+    # not a terminal (a file, a notebook): nothing to fear from a terminal's widths
+    assert "──▶ b'HELLO'" in render(LessonView(zh, now=3.4, title=TITLE), 80)
+    monkeypatch.setenv("LANG", "ja_JP.UTF-8")
+    assert "--> b'HELLO'" in render(LessonView(en, now=3.4, title=TITLE), 80, terminal=True)
+    monkeypatch.setenv("SOCKTEACH_GLYPHS", "unicode")
+    assert "──▶ b'HELLO'" in render(LessonView(zh, now=3.4, title=TITLE), 80, terminal=True)
+    monkeypatch.setenv("SOCKTEACH_GLYPHS", "ascii")
+    assert "--> b'HELLO'" in render(LessonView(en, now=3.4, title=TITLE), 80)
+
+
+def test_course_and_lesson_end_without_ambiguous_widths(tmp_path: Path) -> None:
+    import unicodedata
+
+    lesson = make_lesson(tmp_path)
+    for part in (course_table([lesson], "zh", progress={4: "✔ 已通过"}, safe=True),
+                 lesson_end(lesson, "zh", safe=True)):
+        out = render(part, width=80)
+        assert not {ch for ch in out if unicodedata.east_asian_width(ch) == "A"}, out
+    assert "代码改动：old.py -> server.py" in render(lesson_end(lesson, "zh", safe=True))
 
 
 def test_wide_view_puts_narration_and_tcp_side_by_side() -> None:
@@ -131,7 +183,7 @@ def test_max_rows_keeps_the_newest() -> None:
 def test_title_comes_from_the_lesson(tmp_path: Path) -> None:
     lesson = make_lesson(tmp_path)
     tl = Timeline.from_events(echo_events()[:2], lang="zh", lesson=lesson)
-    out = render(LessonView(tl, now=1.0), width=80)
+    out = render(LessonView(tl, now=1.0, safe=False), width=80)
     assert out.splitlines()[0].strip() == "第 4 课 · 地址已被占用"
 
 
