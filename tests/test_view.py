@@ -123,7 +123,7 @@ def test_chinese_view_draws_no_character_of_ambiguous_width(width: int) -> None:
             assert line.rstrip()[-1] in "|+", line
             assert width > 80 or cell_len(line.rstrip()) == width, line
     assert "第 1 课 ・ 最简单的回显服务端" in out and "--▶" not in out and "->" in out
-    assert "b''－－什么也没有经过" in out.replace("\n", "").replace(" ", "")
+    assert "b''－－线路上没有任何数据" in out.replace("\n", "").replace(" ", "")
 
 
 def test_glyphs_can_be_chosen(monkeypatch: pytest.MonkeyPatch) -> None:
