@@ -28,6 +28,7 @@ TRACER = Path(__file__).with_name("tracer.py")
 OUTPUT_BATCH = 0.05  # seconds of terminal output read at once (fallback only, see _read_output)
 OUTPUT_EVENT_MAX = 4000  # characters of one output event kept (the rest is counted)
 MONITOR_PERIOD = 0.05
+UNANSWERED = 1.0  # seconds a process may leave a sync unanswered before the kernel is asked
 _TRACER_FIELDS = frozenset(
     ("name", "args", "result", "error", "errno", "errname", "message", "count", "text",
      "stream", "sock", "family", "socktype", "mode", "timeout", "addr", "real", "local", "peer",
@@ -787,7 +788,10 @@ class Session:
                     if conn is not None and conn in self._channel_mono and (
                             self._channel_mono[conn] - self.t0 < call.t + self.blocked_after):
                         ask.add(conn)
-                        continue
+                        # No answer for a good while: then the kernel's word — every thread
+                        # of it asleep in a call — will do (its tracer may be starved).
+                        if waited < self.blocked_after + UNANSWERED or not _asleep(call.pid):
+                            continue
                     self._blocked_sent.add(key)
                     blocked.append(Event(now, call.side, "blocked", name=call.name,
                                          seconds=round(waited, 3), sock=call.sock, pid=call.pid))
@@ -939,6 +943,23 @@ def descendants(pid: int) -> set[int]:
         return {c.pid for c in psutil.Process(pid).children(recursive=True)}
     except Exception:
         return set()
+
+
+def _asleep(pid: int) -> bool:
+    """Whether every thread of ``pid`` sleeps in the kernel (state S or D), per /proc."""
+    try:
+        tasks = os.listdir(f"/proc/{pid}/task")
+    except OSError:
+        return False
+    for tid in tasks:
+        try:
+            with open(f"/proc/{pid}/task/{tid}/stat", "rb") as f:
+                state = f.read().rsplit(b")", 1)[1].split()[0]
+        except (OSError, IndexError):
+            return False
+        if state not in (b"S", b"D"):
+            return False
+    return bool(tasks)
 
 
 def _alive(pid: int) -> bool:
