@@ -64,6 +64,8 @@ Structured values, each on the event where the program meets it:
   ``held="released"``.
 - ``rfds``/``wfds`` on ``select``/``poll``/``epoll``: the fds waited on (call) or ready
   (return); ``timeout`` on the call (None: no limit).
+- ``vms`` on the grader's ``resource`` samples: the program's virtual memory (what its
+  RLIMIT_AS limits; ``count`` is its resident memory).
 - ``internal``: a socket the learner's program did not make itself (``"asyncio"``: the event
   loop's own self-pipe pair); views label or hide it.
 
@@ -140,6 +142,7 @@ class Event:
     rfds: tuple[int, ...] | None = None
     wfds: tuple[int, ...] | None = None
     internal: str | None = None
+    vms: int | None = None
     states: tuple[tuple[str, str, str], ...] | None = None
     pid: int | None = None
     # kind "segment" (sockteach.capture)

@@ -174,3 +174,17 @@ def test_jupyter_plain_text_of_a_result_has_no_colour_codes():
     bundle = result._repr_mimebundle_()
     assert "\x1b[" not in bundle["text/plain"]
     assert "✘" in bundle["text/plain"] and "<" in bundle["text/html"]
+
+
+def test_memory_asked_for_but_not_yet_touched_counts():
+    """A program that allocates zeroed buffers (bytearray(N)) is not resident yet, but its
+    address space — what RLIMIT_AS limits — grows: the grader says so, not 'CPU busy'."""
+    from sockteach.events import Event
+    from sockteach.grading import facts
+
+    sample = Event(2.0, "server", "resource", seconds=1.2, count=30 << 20, vms=700 << 20,
+                   text="runnable", pid=7)
+    said = facts.doing([Event(0.1, "server", "call", name="accept", sock=3, pid=7),
+                        Event(0.2, "server", "return", name="accept", sock=3, conn=4, pid=7),
+                        sample], "en", started=0.0)
+    assert "700 MiB" in said and "memory" in said, said

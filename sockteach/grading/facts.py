@@ -275,9 +275,12 @@ def doing(evs: list[Event], lang: str, started: float, since: float = 0.0) -> st
         return text
     cpu = now.seconds if now is not None else None
     rss = now.count if now is not None else None
+    # Memory a program asked for counts, touched or not: RLIMIT_AS limits the virtual size
+    # (a bytearray of zeros is not resident until written).
+    taken = max(rss or 0, now.vms or 0) if now is not None else None
     alive = now_t - started
-    if rss is not None and rss > MEMORY_LIMIT // 4:
-        text = t("doing.memory_growing", lang, size=f"{rss >> 20:,} MiB",
+    if taken is not None and taken > MEMORY_LIMIT // 4:
+        text = t("doing.memory_growing", lang, size=f"{taken >> 20:,} MiB",
                  limit=size_text(MEMORY_LIMIT))
     elif cpu is not None and ((cpu > 0.5 and cpu > 0.3 * alive)
                               or (now.text == "runnable" and cpu > 0.1)):

@@ -242,7 +242,7 @@ class Trial:
         rec = rec or self.record
         if rec is None or rec.exit_code is not None:
             return
-        cpu = rss = None
+        cpu = rss = vms = None
         try:
             import psutil
 
@@ -255,11 +255,12 @@ class Trial:
                           "runnable" if state == psutil.STATUS_RUNNING else "waiting")
                 times = proc.cpu_times()
                 cpu = round(times.user + times.system, 3)
-                rss = proc.memory_info().rss
+                memory = proc.memory_info()
+                rss, vms = memory.rss, memory.vms
         except Exception:
             status = "gone"
         self.session.add(Event(self.now(), rec.name, "resource", seconds=cpu, count=rss,
-                               text=status, pid=rec.pid))
+                               vms=vms, text=status, pid=rec.pid))
 
     def checkpoint(self, name: str, *runs: Side) -> None:
         """The evidence for check ``name`` is complete: police and sample the running program
