@@ -6,8 +6,9 @@ from __future__ import annotations
 from ..events import Event
 from . import facts
 from .plan import LEAVE, REPLY
-from .judge_servers import (SIDE, window, connect_failed, doing, judge_exchanges, judge_next,
-                            judge_start, nth, reply_problem, reset_then_next)
+from .judge_servers import (SIDE, connect_failed, doing, judge_exchanges, judge_next,
+                            judge_start, new_client_reply, nth, reply_problem,
+                            reset_then_next, window)
 from .judging import Context, Sheet, Stop, Trial, budget_of, trials
 from .exchanges import connects, reads, replies
 from .texts import judge_text, sep
@@ -78,17 +79,8 @@ def closing_server(sheet: Sheet, tr: Trial) -> None:
     if not ok:
         sheet.stop("next_client", reset_head + sep(ctx.lang) + reset_message, output, at)
     at = tr.at("next_client")
-    run = at.run(SIDE)
-    head = say(ctx, "next_head") + sep(ctx.lang)
-    b = nth(connects(at.events), 3, sheet, "next_client", at)
-    if b.error is not None:
-        sheet.stop("next_client", head + connect_failed(ctx, run, b),
-                   facts.shown_output(run.events), at)
-    reply = nth(replies(at.events, b.side), 0, sheet, "next_client", at)
-    if reply.got != b"NEXT CLIENT":
-        sheet.stop("next_client", head + reply_problem(ctx, run, reply, b"NEXT CLIENT",
-                                                       accepted_since=b.t),
-                   facts.shown_output(run.events), at)
+    b, reply = new_client_reply(sheet, at, "next_client", 3, b"NEXT CLIENT",
+                             say(ctx, "next_head") + sep(ctx.lang))
     sheet.ok("next_client", reset_head + sep(ctx.lang) + reset_message + sep(ctx.lang)
              + ctx.text("exchange.ok", sent=repr(reply.sent), got=repr(reply.got)), at, SIDE)
 

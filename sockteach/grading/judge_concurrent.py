@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from ..events import Event
 from . import facts
-from .judge_servers import (SIDE, connect_failed, judge_exchanges, judge_next, judge_start,
-                            lingered, nth, reply_problem)
+from .judge_servers import (SIDE, connect_failed, judge_exchanges, judge_next,
+                            judge_start, lingered, new_client_reply, nth, reply_problem)
 from .judging import Context, Sheet, Stop, Trial, budget_of, trials
 from .exchanges import connects, replies
 from .texts import judge_text, sep
@@ -30,17 +30,8 @@ def concurrent_server(sheet: Sheet, tr: Trial) -> None:
              SIDE)
 
     at = tr.at("concurrent")
-    run = at.run(SIDE)
-    head = say(ctx, "concurrent_head") + sep(ctx.lang)
-    b = nth(connects(at.events), 1, sheet, "concurrent", at)
-    if b.error is not None:
-        sheet.stop("concurrent", head + connect_failed(ctx, run, b),
-                   facts.shown_output(run.events), at)
-    reply = nth(replies(at.events, b.side), 0, sheet, "concurrent", at)
-    if reply.got != b"HI FROM B":
-        sheet.stop("concurrent", head + reply_problem(ctx, run, reply, b"HI FROM B",
-                                                      accepted_since=b.t),
-                   facts.shown_output(run.events), at)
+    b, reply = new_client_reply(sheet, at, "concurrent", 1, b"HI FROM B",
+                             say(ctx, "concurrent_head") + sep(ctx.lang))
     sheet.ok("concurrent", say(ctx, "concurrent_ok", sent=repr(reply.sent),
                                got=repr(reply.got)), at, SIDE)
 

@@ -7,7 +7,8 @@ from ..events import Event
 from . import facts
 from .plan import LEAVE
 from .plan import FIRST, LINES, REST, answer
-from .judge_servers import SIDE, connect_failed, doing, judge_start, nth, reply_problem
+from .judge_servers import (SIDE, connect_failed, doing, judge_start, new_client_reply,
+                            nth, reply_problem)
 from .judging import Context, Sheet, Stop, Trial, budget_of, trials
 from .exchanges import connects, reads, replies
 from .texts import judge_text, sep, t
@@ -102,17 +103,8 @@ def line_server(sheet: Sheet, tr: Trial) -> None:
     if problem:
         r.stop("next_client", problem, facts.shown_output(run.events), at)
     at = tr.at("next_client")
-    run = at.run(SIDE)
-    head = say(ctx, "next_head") + sep(ctx.lang)
-    second = nth(connects(at.events), 1, sheet, "next_client", at)
-    if second.error is not None:
-        r.stop("next_client", head + connect_failed(ctx, run, second),
-               facts.shown_output(run.events), at)
-    reply = nth(replies(at.events, second.side), 0, sheet, "next_client", at)
-    if reply.got != b"1: AGAIN\n":
-        r.stop("next_client", head + reply_problem(ctx, run, reply, b"1: AGAIN\n",
-                                                   accepted_since=second.t),
-               facts.shown_output(run.events), at)
+    second, reply = new_client_reply(sheet, at, "next_client", 1, b"1: AGAIN\n",
+                             say(ctx, "next_head") + sep(ctx.lang), stop=r.stop)
     r.ok("next_client", say(ctx, "next_ok", sent=repr(reply.sent), got=repr(reply.got)), at)
 
 

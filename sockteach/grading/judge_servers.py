@@ -114,6 +114,23 @@ def reply_problem(ctx: Context, run: Run, reply: Reply, expected: bytes,
     return ctx.text(key, doing=said, **v)
 
 
+def new_client_reply(sheet: Sheet, at: Trial, check: str, n: int, expected: bytes,
+                     head: str = "", stop=None) -> tuple[Connect, Reply]:
+    """The ``n``-th client of the window connects and sends: its connection and reply, else
+    a Stop on
+    ``check`` that says (after ``head``) why it was not ``expected``; ``stop`` replaces
+    ``sheet.stop`` (a judge that tidies its messages first)."""
+    ctx, run, stop = sheet.ctx, at.run(SIDE), stop or sheet.stop
+    conn = nth(connects(at.events), n, sheet, check, at)
+    if conn.error is not None:
+        stop(check, head + connect_failed(ctx, run, conn), facts.shown_output(run.events), at)
+    reply = nth(replies(at.events, conn.side), 0, sheet, check, at)
+    if reply.got != expected:
+        stop(check, head + reply_problem(ctx, run, reply, expected, accepted_since=conn.t),
+             facts.shown_output(run.events), at)
+    return conn, reply
+
+
 def judge_exchanges(sheet: Sheet, at: Trial, conn: Connect, messages, check: str,
                     numbered: bool = False, start: int = 0) -> list[Reply]:
     """The replies on ``conn`` to ``messages`` (from the ``start``-th): each must be the
