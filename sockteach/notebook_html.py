@@ -222,9 +222,10 @@ def sequence(timeline: "Timeline", rows: Sequence["Row"], hidden: int, now: floa
     cells += [_cell(server_status, "stk-foot stk-server", "server"),
               '<div class="stk-foot"></div>',
               _cell(client_status, "stk-foot stk-client", "client")]
-    text.append(f"{side_label('server', lang)}: {server_status}")
+    text.append(msg("view.tag", lang, side=side_label("server", lang)) + server_status)
     if client_status:
-        text.append(f"{', '.join(side_label(s, lang) for s in clients)}: {client_status}")
+        text.append(msg("view.tag", lang, side=", ".join(side_label(s, lang) for s in clients))
+                    + client_status)
     return Page(f'<div class="stk-seq">{"".join(cells)}</div>', "\n".join(text) + "\n")
 
 
@@ -324,9 +325,10 @@ def summary(timeline: "Timeline", now: float, title: str | None, note: str | Non
     lang = timeline.lang
     rows = timeline.rows
     sides = [s for s in timeline.side_order]
-    status = "".join(f'<div class="{side_class(s)}"><b>{esc(side_label(s, lang))}</b>: '
+    label = {s: msg("view.tag", lang, side=side_label(s, lang)) for s in sides}
+    status = "".join(f'<div class="{side_class(s)}"><b>{esc(label[s])}</b>'
                      f"{esc(timeline.status(s, now))}</div>" for s in sides)
-    status_text = "".join(f"{side_label(s, lang)}: {timeline.status(s, now)}\n" for s in sides)
+    status_text = "".join(f"{label[s]}{timeline.status(s, now)}\n" for s in sides)
     page = heading(timeline, title)
     if note:
         page += Page(f'<div class="stk-diag">{esc(note)}</div>', note + "\n")

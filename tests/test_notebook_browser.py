@@ -1,0 +1,292 @@
+"""A lesson notebook in a real browser: JupyterLab 4 in headless Chromium, every cell run.
+
+JupyterLab listens on 127.0.0.1 only, on a free port, with a token, in a temporary root
+folder holding copies of the notebooks; it is shut down (kernels included) when the test
+ends, also when it fails. Chromium is the system's (Debian's ``chromium``, or
+``$SOCKTEACH_CHROMIUM``), driven by Playwright's Python package with a new empty profile.
+Where either is missing the test says so and skips.
+
+It asserts on the page: no error and no stderr output; the code as copied (the ``<pre>``'s
+text) is the lesson's file; in English and Chinese the sequence's cells start at their
+column header's left edge; the check's output fits its cell (no horizontal scrolling).
+
+``SOCKTEACH_SCREENSHOTS=folder`` also saves screenshots there (light and dark theme).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+import uuid
+from pathlib import Path
+
+import pytest
+
+from conftest import ROOT
+
+CHROMIUM = os.environ.get("SOCKTEACH_CHROMIUM", "/usr/bin/chromium")
+ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+        "--disable-component-update", "--disable-sync", "--no-first-run"]
+LESSON = "03-connection-loop"  # server.py has the tutorial's Chinese comments; it has a check
+RUN_TIMEOUT = 240  # seconds for "run all" to finish
+SHOTS = os.environ.get("SOCKTEACH_SCREENSHOTS")
+
+
+def _need() -> None:
+    try:
+        import playwright.sync_api  # noqa: F401
+    except ImportError:
+        pytest.skip("Playwright is not installed (pip install -e '.[browser]')")
+    try:
+        import jupyterlab  # noqa: F401
+    except ImportError:
+        pytest.skip("JupyterLab is not installed (pip install -e '.[browser]')")
+    if not (os.path.isfile(CHROMIUM) and os.access(CHROMIUM, os.X_OK)):
+        pytest.skip(f"no Chromium at {CHROMIUM} (apt-get install chromium, or set "
+                    "SOCKTEACH_CHROMIUM)")
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _get(url: str, timeout: float = 2.0, method: str = "GET") -> int:
+    request = urllib.request.Request(url, method=method)
+    with urllib.request.urlopen(request, timeout=timeout) as answer:
+        return answer.status
+
+
+class Lab:
+    """A JupyterLab server on 127.0.0.1, stopped by :meth:`stop` (kernels with it)."""
+
+    def __init__(self, root: Path, home: Path) -> None:
+        self.root = root
+        self.port = _free_port()
+        self.token = uuid.uuid4().hex
+        settings = home / "lab-settings"
+        news = settings / "@jupyterlab" / "apputils-extension"
+        news.mkdir(parents=True)  # no "Would you like to get notified about news?" toast
+        (news / "notification.jupyterlab-settings").write_text('{"fetchNews": "false"}')
+        env = dict(os.environ, SOCKTEACH_NOTEBOOK_FAST="1", SOCKTEACH_HOME=str(home / "st"),
+                   PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""),
+                   JUPYTERLAB_SETTINGS_DIR=str(settings),
+                   JUPYTERLAB_WORKSPACES_DIR=str(home / "lab-workspaces"),
+                   JUPYTER_RUNTIME_DIR=str(home / "runtime"), JUPYTER_CONFIG_DIR=str(home / "cfg"))
+        self.log = open(home / "lab.log", "wb")
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "jupyterlab", "--no-browser", "--ServerApp.ip=127.0.0.1",
+             f"--ServerApp.port={self.port}", "--ServerApp.port_retries=0",
+             f"--IdentityProvider.token={self.token}", f"--ServerApp.root_dir={root}",
+             "--LabApp.expose_app_in_browser=True", "--ServerApp.open_browser=False",
+             "--ServerApp.terminals_enabled=False", "--LabApp.extension_manager=readonly",
+             *(["--allow-root"] if os.geteuid() == 0 else [])],
+            env=env, stdout=self.log, stderr=subprocess.STDOUT, cwd=root)
+        self.url = f"http://127.0.0.1:{self.port}"
+        deadline = time.monotonic() + 60
+        while True:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"JupyterLab ended ({self.proc.returncode}): "
+                                   + (home / "lab.log").read_text(errors="replace")[-2000:])
+            try:
+                if _get(f"{self.url}/api/status?token={self.token}") == 200:
+                    break
+            except (OSError, urllib.error.URLError):
+                pass
+            if time.monotonic() > deadline:
+                raise RuntimeError("JupyterLab did not answer within 60 s")
+            try:
+                self.proc.wait(timeout=0.25)  # a wait with a deadline, not a sleep
+            except subprocess.TimeoutExpired:
+                pass
+
+    def stop(self) -> None:
+        try:
+            _get(f"{self.url}/api/shutdown?token={self.token}", method="POST")
+        except (OSError, urllib.error.URLError):
+            pass
+        try:
+            self.proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(timeout=10)
+        self.log.close()
+
+
+@pytest.fixture(scope="module")
+def lab(tmp_path_factory):
+    _need()
+    home = tmp_path_factory.mktemp("lab")
+    root = home / "root"
+    for lang in ("en", "zh"):
+        (root / lang).mkdir(parents=True)
+        shutil.copyfile(ROOT / "notebooks" / lang / f"{LESSON}.ipynb",
+                        root / lang / f"{LESSON}.ipynb")
+    server = Lab(root, home)
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="module")
+def browser(lab, tmp_path_factory):
+    from playwright.sync_api import sync_playwright
+
+    profile = tmp_path_factory.mktemp("chromium-profile")  # new and empty
+    with sync_playwright() as p:
+        context = p.chromium.launch_persistent_context(
+            str(profile), executable_path=CHROMIUM, args=ARGS, headless=True,
+            viewport={"width": 1280, "height": 900})
+        try:
+            yield context
+        finally:
+            context.close()
+
+
+def _run_all(page, lab: Lab, lang: str) -> None:
+    page.goto(f"{lab.url}/lab/tree/{lang}/{LESSON}.ipynb?token={lab.token}")
+    page.wait_for_function(
+        "() => window.jupyterapp && window.jupyterapp.shell.currentWidget"
+        " && window.jupyterapp.shell.currentWidget.sessionContext"
+        " && window.jupyterapp.shell.currentWidget.sessionContext.session"
+        " && window.jupyterapp.shell.currentWidget.sessionContext.session.kernel"
+        " && window.jupyterapp.shell.currentWidget.sessionContext.session.kernel.status"
+        " === 'idle'", timeout=90_000)
+    page.evaluate("() => window.jupyterapp.commands.execute('notebook:run-all-cells')")
+    if SHOTS:  # a live frame, while the lesson plays (if the screenshot can catch one)
+        from playwright.sync_api import Error as PlaywrightError
+
+        try:
+            page.wait_for_function("() => document.querySelectorAll("
+                                   "'[data-sockteach=\"frame\"] .stk-seq > div').length > 24",
+                                   timeout=20_000, polling="raf")
+            loc = page.locator('[data-sockteach="frame"]').first
+            loc.screenshot(path=str(Path(SHOTS) / f"{lang}-live-frame.png"))
+        except PlaywrightError:  # none caught (a timeout), or it was replaced meanwhile
+            pass
+    # Done: every code cell has its number, none waits ([*]), and the kernel is idle.
+    page.wait_for_function("""() => {
+        const nb = window.jupyterapp.shell.currentWidget;
+        const cells = nb.content.widgets.filter(c => c.model.type === 'code');
+        return cells.every(c => c.model.executionCount !== null)
+            && nb.sessionContext.session.kernel.status === 'idle'
+            && !document.querySelector('.jp-Notebook .jp-InputArea-prompt:not(:empty)')
+                   ?.textContent.includes('*');
+    }""", timeout=RUN_TIMEOUT * 1000, polling=500)
+
+
+def _shoot(page, lang: str, theme: str) -> None:
+    if not SHOTS:
+        return
+    folder = Path(SHOTS)
+    folder.mkdir(parents=True, exist_ok=True)
+    for kind in ("summary", "code", "check"):
+        _shot(page, f'[data-sockteach="{kind}"]', folder / f"{lang}-{theme}-{kind}.png")
+
+
+def _shot(page, selector: str, path: Path) -> None:
+    """A screenshot of the first element ``selector`` finds, in a window tall enough."""
+    size = page.viewport_size
+    page.set_viewport_size({"width": size["width"], "height": 2400})
+    try:
+        loc = page.locator(selector).first
+        loc.scroll_into_view_if_needed()
+        loc.screenshot(path=str(path))
+    finally:
+        page.set_viewport_size(size)
+
+
+def _left_edges(page) -> dict:
+    """Per column of the final sequence grid: its header's left edge and every cell's."""
+    return page.evaluate("""() => {
+        const frame = document.querySelector('[data-sockteach="summary"]');
+        frame.querySelectorAll('details').forEach(d => d.open = true);
+        const grid = frame.querySelector('.stk-seq');
+        const out = {};
+        for (const col of ['server', 'wire', 'client']) {
+            const cells = [...grid.querySelectorAll(`:scope > [data-col="${col}"]`)];
+            out[col] = {head: cells[0].getBoundingClientRect().left,
+                        cells: cells.slice(1).map(c => c.getBoundingClientRect().left),
+                        text: cells.map(c => c.textContent).join('\\n')};
+        }
+        return out;
+    }""")
+
+
+@pytest.mark.timeout(900)
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_lesson_notebook_in_jupyterlab(lab, browser, lang):
+    from sockteach import lessons
+
+    lesson = lessons.get(int(LESSON[:2]))
+    page = browser.new_page()
+    try:
+        _run_all(page, lab, lang)
+        # No error and no stderr: in the notebook's outputs, and on the page.
+        problems = page.evaluate("""() => {
+            const nb = window.jupyterapp.shell.currentWidget.content;
+            const found = [];
+            for (const cell of nb.model.cells) {
+                if (cell.type !== 'code') continue;
+                for (const out of cell.toJSON().outputs) {
+                    if (out.output_type === 'error'
+                        || (out.output_type === 'stream' && out.name === 'stderr'))
+                        found.push(cell.toJSON().source + ' → ' + JSON.stringify(out));
+                }
+            }
+            return found.concat([...document.querySelectorAll(
+                '.jp-OutputArea-output[data-mime-type="application/vnd.jupyter.stderr"]')]
+                .map(e => e.textContent));
+        }""")
+        assert problems == [], problems
+        # The code as copied is the file.
+        copied = page.evaluate("""() => Object.fromEntries([...document.querySelectorAll(
+            'pre.stk-code[data-file]')].map(p => [p.dataset.file, p.textContent]))""")
+        assert copied, "no code shown"
+        for name, text in copied.items():
+            assert text == lesson.file(name).read_text(encoding="utf-8"), name
+        _shoot(page, lang, "light")
+        if SHOTS:
+            page.evaluate("() => window.jupyterapp.commands.execute('apputils:change-theme',"
+                          " {theme: 'JupyterLab Dark'})")
+            page.wait_for_function("() => document.body.dataset.jpThemeLight === 'false'")
+            _shoot(page, lang, "dark")
+            page.evaluate("() => window.jupyterapp.commands.execute('apputils:change-theme',"
+                          " {theme: 'JupyterLab Light'})")
+            page.wait_for_function("() => document.body.dataset.jpThemeLight === 'true'")
+        # Columns line up: every cell of the sequence starts where its header starts.
+        edges = _left_edges(page)
+        if SHOTS:
+            _shot(page, '[data-sockteach="summary"] details',
+                  Path(SHOTS) / f"{lang}-light-timeline.png")
+        for col, found in edges.items():
+            assert found["cells"], f"no {col} cells"
+            assert all(abs(x - found["head"]) < 0.5 for x in found["cells"]), (col, found)
+        assert edges["server"]["head"] < edges["wire"]["head"] < edges["client"]["head"]
+        if lang == "zh":
+            assert any("\u4e00" <= ch <= "\u9fff" for col in edges.values()
+                       for ch in col["text"]), "no Chinese in the zh timeline"
+        # The check's output fits its cell.
+        fits = page.evaluate("""() => {
+            const check = document.querySelector('[data-sockteach="check"]');
+            if (!check) return null;
+            const area = check.closest('.jp-OutputArea-output') || check;
+            return [check.scrollWidth, check.clientWidth, area.scrollWidth, area.clientWidth];
+        }""")
+        assert fits is not None, "the check showed no checklist"
+        assert fits[0] <= fits[1] and fits[2] <= fits[3], fits
+        page.evaluate("() => window.jupyterapp.commands.execute('kernelmenu:shutdown')")
+    finally:
+        page.close()
