@@ -554,7 +554,8 @@ def register_formatters() -> bool:
     return True
 
 
-register_formatters()
+if register_formatters():  # imported in a kernel: a killed kernel's folders go now
+    scratch.sweep()
 
 
 # ---------------------------------------------------------------- code and hints

@@ -4,7 +4,8 @@ Each function returns a :class:`Page` (HTML with a plain-text twin). Layout is a
 (the sequence: server | wire | client, with its headers in the same grid, so columns line up
 whatever the glyphs are, Chinese included); text wraps inside the cell's width. Colours come
 from JupyterLab's theme variables (``--jp-…``) with fallbacks for Notebook, VS Code and
-nbconvert, and a palette of its own for the sides and diffs, switched by the theme's
+nbconvert, and a palette of its own for the sides, diffs and code (each colour 5:1 or more
+against the theme's background), switched by the theme's
 ``data-jp-theme-light`` (or VS Code's theme kind) so light and dark both read.
 
 Code is a plain ``<pre>``: its text (``textContent``, what a copy gives) is exactly the file;
@@ -37,22 +38,21 @@ UI = "var(--jp-ui-font-family, system-ui, -apple-system, 'Segoe UI', sans-serif)
 # Own palette: light values first, dark ones under the dark theme's selectors.
 LIGHT = {"server": "#00639c", "client": "#1b6e20", "c2": "#9c1b5a", "c3": "#7a5300",
          "c4": "#3949ab", "add": "#116329", "del": "#b3261e", "hunk": "#6a3fa0",
-         "warn": "#7a4f00", "warn-bg": "rgba(249,168,37,.14)", "err": "#b3261e"}
+         "warn": "#7a4f00", "warn-bg": "rgba(249,168,37,.14)", "err": "#b3261e",
+         "kw": "#0b6e0b", "def": "#1a4fd6", "str": "#a31515", "num": "#116644",
+         "com": "#4f6f6f", "op": "#7b30c9"}
 DARK = {"server": "#6cc4ff", "client": "#7ddc84", "c2": "#f48fb1", "c3": "#ffd166",
         "c4": "#9fa8ff", "add": "#7ddc84", "del": "#ff8a80", "hunk": "#c9a2ff",
-        "warn": "#ffd166", "warn-bg": "rgba(255,209,102,.12)", "err": "#ff8a80"}
+        "warn": "#ffd166", "warn-bg": "rgba(255,209,102,.12)", "err": "#ff8a80",
+        "kw": "#7ee787", "def": "#79c0ff", "str": "#ffa198", "num": "#a5d6ff",
+        "com": "#9ab0b0", "op": "#d2a8ff"}
 DARK_SELECTORS = ('[data-jp-theme-light="false"] .stk', 'body.vscode-dark .stk',
                   'body.vscode-high-contrast .stk')
-TOKENS = {  # pygments token type → (JupyterLab variable, fallback)
-    "Keyword": ("--jp-mirror-editor-keyword-color", "#008000"),
-    "Name.Builtin": ("--jp-mirror-editor-builtin-color", "#008000"),
-    "Name.Function": ("--jp-mirror-editor-def-color", "#0000ff"),
-    "Name.Class": ("--jp-mirror-editor-def-color", "#0000ff"),
-    "Literal.String": ("--jp-mirror-editor-string-color", "#ba2121"),
-    "Literal.Number": ("--jp-mirror-editor-number-color", "#008800"),
-    "Comment": ("--jp-mirror-editor-comment-color", "#3d7a7a"),
-    "Operator.Word": ("--jp-mirror-editor-keyword-color", "#008000"),
-    "Operator": ("--jp-mirror-editor-operator-color", "#aa22ff"),
+TOKENS = {  # pygments token type → the palette's colour (own colours: JupyterLab's dark
+    # theme keeps a comment colour, #408080, that reads at 4.2:1 only)
+    "Keyword": "kw", "Name.Builtin": "kw", "Name.Function": "def", "Name.Class": "def",
+    "Literal.String": "str", "Literal.Number": "num", "Comment": "com",
+    "Operator.Word": "kw", "Operator": "op",
 }
 
 
@@ -107,8 +107,8 @@ STYLE = "".join([
     ".stk pre.stk-code.diff .ln{padding-left:.4em;text-indent:0}",
     ".stk .d-add{color:var(--stk-add)}.stk .d-del{color:var(--stk-del)}"
     ".stk .d-hunk{color:var(--stk-hunk)}.stk .d-file{font-weight:bold}",
-    "".join(f".stk .t-{name.replace('.', '-')}{{color:var({var}, {fallback})}}"
-            for name, (var, fallback) in TOKENS.items()),
+    "".join(f".stk .t-{name.replace('.', '-')}{{color:var(--stk-{color})}}"
+            for name, color in TOKENS.items()),
     f".stk details{{margin:.4em 0}}.stk summary{{cursor:pointer;color:{MUTED};"
     "font-weight:bold}",
     ".stk .stk-svg{overflow-x:auto;max-width:100%}.stk .stk-svg svg{max-width:100%;height:auto}",
@@ -278,7 +278,7 @@ def diagnoses(found: Sequence[Any], lang: str) -> Page:
 
 
 def heading(timeline: "Timeline", title: str | None) -> Page:
-    lang = timeline.lang
+    """The lesson's title and the step under way."""
     parts, text = [], []
     if title:
         parts.append(f"<h4>{esc(title)}</h4>")
@@ -287,7 +287,6 @@ def heading(timeline: "Timeline", title: str | None) -> Page:
         step = msg("view.step", timeline.lang, title=timeline.step_title)
         parts.append(f'<div class="stk-muted"><i>{esc(step)}</i></div>')
         text.append(step)
-    del lang
     return Page("".join(parts), "".join(t + "\n" for t in text))
 
 
@@ -411,7 +410,7 @@ def diff_box(title: str, diff: str) -> Page:
 def code_view(lesson: "Lesson", role: str, lang: str, diff: bool = False) -> Page:
     """What ``sockteach.show`` shows for one role: the file, or its diff from the stage
     before; a message when there is none (the same checks as the terminal's view)."""
-    from .view import _previous, _read, unified_diff
+    from .view import _previous, _read
 
     name = lesson.code.get(role)
     if name is None:
@@ -443,7 +442,7 @@ def changes(lesson: "Lesson", old: str, new: str, lang: str, title: str) -> Page
 
 def lesson_changes(lesson: "Lesson", lang: str) -> Page:
     """Each code change the lesson made, as a diff."""
-    page = Page("", "")
+    page = Page("", "", "code")
     for old, new in lesson.diffs:
         page += changes(lesson, old, new, lang, msg("view.changes", lang, old=old, new=new))
     return page

@@ -208,6 +208,61 @@ def _shot(page, selector: str, path: Path) -> None:
         page.set_viewport_size(size)
 
 
+CONTRAST = """(selector) => {
+    // The lowest contrast ratio (WCAG) of any text in `selector`, against what is behind it.
+    const rgba = s => { const m = s.match(/[\\d.]+/g).map(Number);
+                        return [m[0], m[1], m[2], m.length > 3 ? m[3] : 1]; };
+    const over = (top, below) => top.slice(0, 3).map((c, i) =>
+        c * top[3] + below[i] * (1 - top[3])).concat([1]);
+    const background = el => {
+        const layers = [];
+        for (let e = el; e; e = e.parentElement) {
+            const c = rgba(getComputedStyle(e).backgroundColor);
+            if (c[3] > 0) layers.push(c);
+            if (c[3] === 1) break;
+        }
+        let bg = [255, 255, 255, 1];
+        for (const c of layers.reverse()) bg = over(c, bg);
+        return bg;
+    };
+    const lum = c => { const v = c.slice(0, 3).map(x => { x /= 255;
+        return x <= 0.03928 ? x / 12.92 : Math.pow((x + 0.055) / 1.055, 2.4); });
+        return 0.2126 * v[0] + 0.7152 * v[1] + 0.0722 * v[2]; };
+    let worst = [99, ''];
+    for (const el of document.querySelectorAll(selector)) {
+        const own = [...el.childNodes].some(n => n.nodeType === 3 && n.textContent.trim());
+        if (!own || !el.getClientRects().length) continue;
+        const bg = background(el);
+        const fg = over(rgba(getComputedStyle(el).color), bg);
+        const [a, b] = [lum(fg), lum(bg)].sort((x, y) => y - x);
+        const ratio = (a + 0.05) / (b + 0.05);
+        if (ratio < worst[0]) worst = [ratio, el.className + ': ' + el.textContent.slice(0, 40)
+                                       + ' ' + getComputedStyle(el).color];
+    }
+    return worst;
+}"""
+READABLE = 4.5  # WCAG AA for normal text
+
+
+def _line_boxes(page) -> list:
+    """For every code box: whether its lines' boxes overlap, and any line's background."""
+    return page.evaluate("""() => [...document.querySelectorAll('pre.stk-code')].map(pre => {
+        const lines = [...pre.querySelectorAll(':scope > .ln')];
+        const rects = lines.map(l => l.getBoundingClientRect());
+        const overlaps = rects.slice(1).filter((r, i) => r.top < rects[i].bottom - 0.5).length;
+        const painted = lines.filter(l => getComputedStyle(l).backgroundColor
+                                          !== 'rgba(0, 0, 0, 0)').length;
+        return {lines: lines.length, overlaps, painted};
+    })""")
+
+
+def _set_theme(page, theme: str) -> None:
+    page.evaluate(f"() => window.jupyterapp.commands.execute('apputils:change-theme',"
+                  f" {{theme: 'JupyterLab {theme.title()}'}})")
+    light = "true" if theme == "light" else "false"
+    page.wait_for_function(f"() => document.body.dataset.jpThemeLight === '{light}'")
+
+
 def _left_edges(page) -> dict:
     """Per column of the final sequence grid: its header's left edge and every cell's."""
     return page.evaluate("""() => {
@@ -257,15 +312,19 @@ def test_lesson_notebook_in_jupyterlab(lab, browser, lang):
         assert copied, "no code shown"
         for name, text in copied.items():
             assert text == lesson.file(name).read_text(encoding="utf-8"), name
-        _shoot(page, lang, "light")
-        if SHOTS:
-            page.evaluate("() => window.jupyterapp.commands.execute('apputils:change-theme',"
-                          " {theme: 'JupyterLab Dark'})")
-            page.wait_for_function("() => document.body.dataset.jpThemeLight === 'false'")
-            _shoot(page, lang, "dark")
-            page.evaluate("() => window.jupyterapp.commands.execute('apputils:change-theme',"
-                          " {theme: 'JupyterLab Light'})")
-            page.wait_for_function("() => document.body.dataset.jpThemeLight === 'true'")
+        # Highlighted lines do not cover each other (an underscore stays visible): line
+        # boxes do not overlap and none paints a background.
+        boxes = _line_boxes(page)
+        assert boxes and all(b["lines"] for b in boxes), boxes
+        assert all(b["overlaps"] == 0 and b["painted"] == 0 for b in boxes), boxes
+        # Every text of the views reads, in the light theme and in the dark one.
+        for theme in ("light", "dark"):
+            _set_theme(page, theme)
+            for part in ("code", "frame", "summary", "check", "serve"):
+                worst = page.evaluate(CONTRAST, f'[data-sockteach="{part}"] *')
+                assert worst[0] >= READABLE, (theme, part, worst)
+            _shoot(page, lang, theme)
+        _set_theme(page, "light")
         # Columns line up: every cell of the sequence starts where its header starts.
         edges = _left_edges(page)
         if SHOTS:
