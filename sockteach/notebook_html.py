@@ -94,8 +94,10 @@ STYLE = "".join([
     "gap:0 .8em}",
     ".stk ol.stk-lines{margin:0;padding-left:2.2em}.stk ol.stk-lines li{margin:.05em 0}",
     ".stk table.stk-tcp{border-collapse:collapse;font-family:" + MONO + "}",
-    f".stk table.stk-tcp th{{text-align:left;color:{MUTED};border-bottom:1px solid {BORDER};"
-    "padding:0 1em 0 0}.stk table.stk-tcp td{padding:0 1em 0 0}",
+    # (JupyterLab right-aligns the cells of tables in outputs)
+    f".stk table.stk-tcp th{{text-align:left !important;color:{MUTED};"
+    f"border-bottom:1px solid {BORDER};padding:0 1em 0 0}}"
+    ".stk table.stk-tcp td{padding:0 1em 0 0;text-align:left !important}",
     # code: plain text in a <pre>, colours on the text only, numbers outside the text
     f".stk pre.stk-code{{font-family:{MONO};font-size:13px;line-height:1.5;margin:0;"
     f"padding:.3em 0;white-space:pre-wrap;overflow-wrap:anywhere;background:none;color:{FG};"

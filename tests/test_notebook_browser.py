@@ -7,14 +7,18 @@ ends, also when it fails. Chromium is the system's (Debian's ``chromium``, or
 Where either is missing the test says so and skips.
 
 It asserts on the page: no error and no stderr output; the code as copied (the ``<pre>``'s
-text) is the lesson's file; in English and Chinese the sequence's cells start at their
-column header's left edge; the check's output fits its cell (no horizontal scrolling).
+text) is the lesson's file, its lines' boxes neither overlap nor paint a background; in
+English and Chinese the sequence's cells start at their column header's left edge; the
+check's output fits its cell (no horizontal scrolling); every text of the views has a
+contrast of 4.5:1 or more in the light and the dark theme. And an interrupt while a lesson
+plays shows one line, no traceback, and stops "Run all".
 
 ``SOCKTEACH_SCREENSHOTS=folder`` also saves screenshots there (light and dark theme).
 """
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import socket
@@ -107,6 +111,14 @@ class Lab:
             except subprocess.TimeoutExpired:
                 pass
 
+    def interrupt(self, path: str) -> None:
+        """Interrupt the kernel of the notebook at ``path`` (what the stop button does)."""
+        with urllib.request.urlopen(f"{self.url}/api/sessions?token={self.token}",
+                                    timeout=10) as answer:
+            sessions = json.load(answer)
+        (kernel,) = [s["kernel"]["id"] for s in sessions if s["path"] == path]
+        _get(f"{self.url}/api/kernels/{kernel}/interrupt?token={self.token}", method="POST")
+
     def stop(self) -> None:
         try:
             _get(f"{self.url}/api/shutdown?token={self.token}", method="POST")
@@ -156,7 +168,7 @@ def browser(lab, tmp_path_factory):
 
 
 def _run_all(page, lab: Lab, lang: str) -> None:
-    page.goto(f"{lab.url}/lab/tree/{lang}/{LESSON}.ipynb?token={lab.token}")
+    page.goto(f"{lab.url}/lab/tree/{lang}/{LESSON}.ipynb?reset&token={lab.token}")  # no tabs restored
     page.wait_for_function(
         "() => window.jupyterapp && window.jupyterapp.shell.currentWidget"
         " && window.jupyterapp.shell.currentWidget.sessionContext"
@@ -164,7 +176,7 @@ def _run_all(page, lab: Lab, lang: str) -> None:
         " && window.jupyterapp.shell.currentWidget.sessionContext.session.kernel"
         " && window.jupyterapp.shell.currentWidget.sessionContext.session.kernel.status"
         " === 'idle'", timeout=90_000)
-    page.evaluate("() => window.jupyterapp.commands.execute('notebook:run-all-cells')")
+    page.evaluate("() => { window.jupyterapp.commands.execute('notebook:run-all-cells'); }")
     if SHOTS:  # a live frame, while the lesson plays (if the screenshot can catch one)
         from playwright.sync_api import Error as PlaywrightError
 
@@ -172,18 +184,22 @@ def _run_all(page, lab: Lab, lang: str) -> None:
             page.wait_for_function("() => document.querySelectorAll("
                                    "'[data-sockteach=\"frame\"] .stk-seq > div').length > 24",
                                    timeout=20_000, polling="raf")
-            loc = page.locator('[data-sockteach="frame"]').first
-            loc.screenshot(path=str(Path(SHOTS) / f"{lang}-live-frame.png"))
+            # it is redrawn 5 times a second: a picture of where it is, not of the element
+            box = page.locator('[data-sockteach="frame"]').first.bounding_box()
+            page.screenshot(path=str(Path(SHOTS) / f"{lang}-live-frame.png"), clip=box)
         except PlaywrightError:  # none caught (a timeout), or it was replaced meanwhile
             pass
-    # Done: every code cell has its number, none waits ([*]), and the kernel is idle.
+    # Done: every code cell has its number (or one failed, and "Run all" stopped there),
+    # none waits ([*]), and the kernel is idle.
     page.wait_for_function("""() => {
         const nb = window.jupyterapp.shell.currentWidget;
         const cells = nb.content.widgets.filter(c => c.model.type === 'code');
-        return cells.every(c => c.model.executionCount !== null)
+        const failed = cells.some(c => c.model.toJSON().outputs.some(
+            o => o.output_type === 'error'));
+        const prompts = [...document.querySelectorAll('.jp-Notebook .jp-InputArea-prompt')];
+        return (failed || cells.every(c => c.model.executionCount !== null))
             && nb.sessionContext.session.kernel.status === 'idle'
-            && !document.querySelector('.jp-Notebook .jp-InputArea-prompt:not(:empty)')
-                   ?.textContent.includes('*');
+            && !prompts.some(p => p.textContent.includes('*'));
     }""", timeout=RUN_TIMEOUT * 1000, polling=500)
 
 
@@ -346,6 +362,58 @@ def test_lesson_notebook_in_jupyterlab(lab, browser, lang):
         }""")
         assert fits is not None, "the check showed no checklist"
         assert fits[0] <= fits[1] and fits[2] <= fits[3], fits
+        page.evaluate("() => window.jupyterapp.commands.execute('kernelmenu:shutdown')")
+    finally:
+        page.close()
+
+
+@pytest.mark.timeout(300)
+def test_an_interrupt_shows_one_line_and_stops_run_all(lab, browser):
+    """Interrupting the kernel while a lesson plays: the summary of what happened until
+    then, one line saying so (no traceback), and "Run all" stops there."""
+    import nbformat
+
+    from sockteach.i18n import msg
+
+    v4 = nbformat.v4
+    nb = v4.new_notebook(cells=[
+        v4.new_code_cell("import os, sockteach, sockteach.notebook\n"
+                         "os.environ.pop('SOCKTEACH_NOTEBOOK_FAST', None)  # the real pace"),
+        v4.new_code_cell("sockteach.play(3)"),
+        v4.new_code_cell("print('not run')")])
+    nb.metadata = {"kernelspec": {"display_name": "Python 3 (ipykernel)", "language": "python",
+                                  "name": "python3"}}
+    nbformat.write(nb, lab.root / "interrupt.ipynb")
+    page = browser.new_page()
+    try:
+        page.goto(f"{lab.url}/lab/tree/interrupt.ipynb?reset&token={lab.token}")
+        page.wait_for_function(
+            "() => window.jupyterapp && window.jupyterapp.shell.currentWidget"
+            " && window.jupyterapp.shell.currentWidget.sessionContext.session"
+            " && window.jupyterapp.shell.currentWidget.sessionContext.session.kernel"
+            " && window.jupyterapp.shell.currentWidget.sessionContext.session.kernel.status"
+            " === 'idle'", timeout=90_000)
+        page.evaluate("() => { window.jupyterapp.commands.execute('notebook:run-all-cells'); }")
+        # The lesson is under way: its live frame has rows.
+        page.wait_for_function("() => document.querySelectorAll("
+                               "'[data-sockteach=\"frame\"] .stk-seq > div').length > 12",
+                               timeout=60_000, polling=100)
+        lab.interrupt("interrupt.ipynb")
+        page.wait_for_function("""() => {
+            const nb = window.jupyterapp.shell.currentWidget;
+            const play = nb.content.model.cells.get(1);
+            return play.executionCount !== null && nb.sessionContext.session.kernel.status
+                === 'idle' && play.toJSON().outputs.some(o => o.output_type === 'error');
+        }""", timeout=60_000, polling=200)
+        cells = page.evaluate("() => [1, 2].map(i => window.jupyterapp.shell.currentWidget"
+                              ".content.model.cells.get(i).toJSON())")
+        play, after = cells
+        errors = [o for o in play["outputs"] if o["output_type"] == "error"]
+        assert [e["traceback"] for e in errors] == [[msg("notebook.interrupted", "en")]]
+        assert not [o for o in play["outputs"] if o.get("name") == "stderr"]
+        frames = [o["data"]["text/html"] for o in play["outputs"] if "data" in o]
+        assert 'data-sockteach="summary"' in frames[0]
+        assert after["outputs"] == [] and after["execution_count"] is None  # run-all stopped
         page.evaluate("() => window.jupyterapp.commands.execute('kernelmenu:shutdown')")
     finally:
         page.close()
