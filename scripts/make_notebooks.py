@@ -84,7 +84,7 @@ def build(lesson: lessons.Lesson, lang: str, hands_on: dict[str, list[dict]]) ->
     cells.md(f"# {msg('view.lesson', lang, number=n, title=pick(lesson.title, lang))}\n\n"
              + msg("notebook.cells.intro", lang, number=n, summary=pick(lesson.summary, lang)))
     cells.md(msg("notebook.cells.setup", lang))
-    cells.code("import sockteach")
+    cells.code("import sockteach\nimport sockteach.notebook")
 
     cells.md(msg("notebook.cells.code", lang, number=n))
     for role in lesson.code:
@@ -116,11 +116,16 @@ def build(lesson: lessons.Lesson, lang: str, hands_on: dict[str, list[dict]]) ->
         exercise = None
     if exercise is not None:
         cells.md(_demote(exercise.readme(lang)))
-        cells.md(msg("notebook.cells.exercise_write", lang, file=exercise.file))
+        # Each lesson's files in a folder of its own: eleven lessons have a server.py.
+        folder = lesson.path.name
+        path = f"{folder}/{exercise.file}"
+        cells.md(msg("notebook.cells.exercise_folder", lang, folder=folder, file=exercise.file))
+        cells.code(f"sockteach.notebook.folder({n})")
+        cells.md(msg("notebook.cells.exercise_write", lang, path=path))
         starter = exercise.starter.read_text(encoding="utf-8")
-        cells.code(f"%%writefile {exercise.file}\n{starter}")
+        cells.code(f"%%writefile {path}\n{starter}")
         cells.md(msg("notebook.cells.exercise_check", lang, number=n))
-        cells.code(f'sockteach.check({n}, "{exercise.file}"{la})')
+        cells.code(f'sockteach.check({n}, "{path}"{la})')
         cells.md(msg("notebook.cells.exercise_hint", lang, number=n))
 
     nb = v4.new_notebook(cells=cells.cells)

@@ -1,9 +1,11 @@
 """Jupyter: play a lesson, serve a lesson's server, show a lesson's code — as HTML.
 
-No ipywidgets and no JavaScript. Every view is a rich renderable rendered to HTML here (with
-a plain-text twin) and shown with ``IPython.display``; a live view is one display handle
-updated a few times a second, which JupyterLab, Notebook, VS Code and nbclient all keep.
-Nothing here writes to stderr (graders such as nbgrader fail a cell that does).
+No ipywidgets and no JavaScript. Every view is HTML and CSS made for the browser
+(:mod:`sockteach.notebook_html`, with a plain-text twin) shown with ``IPython.display``; a
+live view is one display handle updated a few times a second, which JupyterLab, Notebook,
+VS Code and nbclient all keep. Nothing here writes to stderr (graders such as nbgrader fail
+a cell that does). Scratch folders of a kernel that was killed are removed by the next one
+(:mod:`sockteach.notebook_scratch`).
 
 - :func:`play` plays lesson N in the cell, like ``sockteach lesson N --auto``.
 - :func:`serve` starts lesson N's server in the background (the learner is the client, in
@@ -11,85 +13,47 @@ Nothing here writes to stderr (graders such as nbgrader fail a cell that does).
   Calling ``serve`` again for the same lesson (re-running the cell) stops the previous one
   first, and every server still running is stopped when the kernel shuts down or restarts.
 - :func:`show` returns the lesson's code, highlighted, loaded from the lesson's files.
-- :func:`hint` returns the hints of exercise N.
+- :func:`hint` returns the hints of exercise N; :func:`folder` makes lesson N's folder for
+  its hands-on files. In a kernel, ``sockteach.check()``'s result shows as a checklist
+  that wraps in the cell.
 """
 
 from __future__ import annotations
 
 import atexit
 import contextlib
-import html
-import io
 import os
 import threading
 import time
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable
 
+from . import notebook_html as view_html
+from . import notebook_scratch as scratch
 from .i18n import msg, pick_lang
+from .notebook_html import Page
 
 if TYPE_CHECKING:  # pragma: no cover
     from .events import Event
     from .lessons import Lesson
 
-__all__ = ["play", "serve", "show", "hint", "Server", "Rendered", "Markdown", "render", "stop_all"]
+__all__ = ["play", "serve", "show", "hint", "folder", "Server", "Page", "Rendered", "Markdown",
+           "stop_all", "LessonInterrupted"]
 
-WIDTH = 100  # characters: fits a notebook column, and a projector
-LIVE_HEIGHT = 40  # lines of the live view (the final view shows every row)
-FULL_HEIGHT = 100_000
+LIVE_LINES = 40  # lines of narration a live serve() view shows
 REFRESH = 0.2  # seconds between live updates (5 a second)
 TICK = 1.0  # a live view with nothing new is still redrawn this often (its timers move)
 FAST_ENV = "SOCKTEACH_NOTEBOOK_FAST"  # "1": play() at the fastest pace (tests, CI)
-_PRE = ('<pre style="white-space:pre;overflow-x:auto;line-height:normal;'
-        "font-family:Menlo,'DejaVu Sans Mono',consolas,'Courier New',monospace\">{code}</pre>")
+
+Rendered = Page  # the name earlier versions exported
 
 
-# ---------------------------------------------------------------- rendering
+class LessonInterrupted(KeyboardInterrupt):
+    """The kernel was interrupted while a lesson played. A KeyboardInterrupt (so "Run all"
+    stops there), shown by IPython as its one-line message, not as a traceback."""
 
-
-class Rendered:
-    """Output already rendered: HTML for notebooks, plain text for everything else."""
-
-    def __init__(self, html_text: str, text: str) -> None:
-        self.html = html_text
-        self.text = text
-
-    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, str]:
-        return {"text/html": self.html, "text/plain": self.text}
-
-    def __repr__(self) -> str:
-        return self.text
-
-    __str__ = __repr__
-
-    def __add__(self, other: "Rendered") -> "Rendered":
-        return Rendered(self.html + other.html, self.text.rstrip("\n") + "\n" + other.text)
-
-
-def render(*renderables: Any, width: int = WIDTH, height: int | None = None) -> Rendered:
-    """Render rich renderables to HTML with inline styles (no stylesheet, no script)."""
-    from rich.console import Console
-
-    console = Console(record=True, file=io.StringIO(), width=width,
-                      height=height or FULL_HEIGHT, force_jupyter=False, force_terminal=True,
-                      color_system="truecolor", legacy_windows=False)
-    for r in renderables:
-        console.print(r)
-    text = console.export_text(clear=False)
-    return Rendered(console.export_html(inline_styles=True, code_format=_PRE), text)
-
-
-def _details(summary: str, lines: list[str]) -> Rendered:
-    """A collapsed block (plain HTML ``<details>``) holding ``lines``."""
-    body = "\n".join(html.escape(line) for line in lines)
-    markup = (f"<details><summary>{html.escape(summary)}</summary>"
-              + _PRE.format(code=body) + "</details>")
-    return Rendered(markup, summary + "\n" + "\n".join(lines) + "\n")
-
-
-def _note(text: str, style: str = "bold yellow") -> Any:
-    from rich.text import Text
-
-    return Text(text, style=style)
+    def _render_traceback_(self) -> list[str]:
+        return [str(self)]
 
 
 # ---------------------------------------------------------------- the kernel
@@ -150,7 +114,7 @@ class _Display:
     cell that made it) routes updates made later, from any thread, back to that cell.
     Outside a kernel nothing is shown until :meth:`final`."""
 
-    def __init__(self, first: Rendered) -> None:
+    def __init__(self, first: Page) -> None:
         self.shell = _shell()
         self.handle = None
         self.parent = None
@@ -165,7 +129,7 @@ class _Display:
     def live(self) -> bool:
         return self.handle is not None
 
-    def update(self, obj: Rendered, everywhere: bool = True) -> None:
+    def update(self, obj: Page, everywhere: bool = True) -> None:
         """Replace the output. Sent twice when the cell that made it is not the one running
         now: parented to its own cell (JupyterLab routes by cell) and, with ``everywhere``,
         to the running cell (nbclient reads only the running cell's messages, and finds the
@@ -189,7 +153,7 @@ class _Display:
         if everywhere and _msg_id(pub.parent_header) != _msg_id(self.parent):
             self.handle.update(obj)
 
-    def final(self, obj: Rendered) -> None:
+    def final(self, obj: Page) -> None:
         if self.handle is None:
             print(obj.text, end="")
         else:
@@ -203,7 +167,7 @@ def _msg_id(message: Any) -> Any:
     return (message.get("header") or message).get("msg_id")
 
 
-def _show(obj: Rendered) -> None:
+def _show(obj: Any) -> None:
     """Display ``obj`` as one more output of the running cell (printed outside a kernel)."""
     if _shell() is None:
         print(obj.text, end="")
@@ -216,40 +180,42 @@ def _show(obj: Rendered) -> None:
 # ---------------------------------------------------------------- play
 
 
-def play(number: int | str, lang: str | None = None, speed: float = 1.0, fast: bool = False,
-         *, width: int = WIDTH, height: int = LIVE_HEIGHT) -> None:
-    """Play lesson ``number`` in this cell: real processes, a live side-by-side view, then
-    the final view, what the lesson taught and every line of narration.
+def play(number: int | str, lang: str | None = None, speed: float = 1.0,
+         fast: bool = False) -> None:
+    """Play lesson ``number`` in this cell: real processes, a live view (the newest rows of
+    the sequence, the narration, the kernel's table), then the summary — the whole timeline,
+    the sequence diagram and every line of narration folded below it — what the lesson
+    taught and its code changes.
 
     ``speed`` scales the visible pauses (2: twice as fast); ``fast`` (or the environment
     variable ``SOCKTEACH_NOTEBOOK_FAST=1``) plays at the fastest pace that shows each event.
-    The cell blocks while the lesson plays; interrupting the kernel stops every process.
+    The cell blocks while the lesson plays; interrupting the kernel stops every process, and
+    the summary shows what happened up to the interrupt (not the stopping itself).
     """
+    from .diagram import svg
     from .lessons import get
     from .runner import Feed, lesson_title
     from .scenario import Pace, Player, ScenarioError
     from .session import Session
-    from .view import LessonView, lesson_end
 
+    scratch.sweep()
     lesson = get(number)
     lang = pick_lang(lang)
     pace = Pace(speed=speed, fast=bool(fast) or _env_fast())
     title = lesson_title(lesson, lang)
     session = Session(lesson.ports, blocked_after=pace.blocked_after)
+    scratch.claim(session)
     feed = Feed(session, lang, lesson)
-
-    def view(height: int | None) -> Rendered:
-        return render(LessonView(feed.timeline, session.now(), title=title), width=width,
-                      height=height)
 
     def refresh() -> None:
         feed.pull()
-        out.update(view(height))
+        out.update(view_html.frame(feed.timeline, session.now(), title))
 
     failure: str | None = None
     interrupted = False
+    end = 0.0
     try:
-        out = _Display(view(height))
+        out = _Display(view_html.frame(feed.timeline, session.now(), title))
         ticker = _Ticker(refresh, REFRESH, "sockteach-notebook-view")
         with ticker if out.live else contextlib.nullcontext():
             try:
@@ -259,20 +225,33 @@ def play(number: int | str, lang: str | None = None, speed: float = 1.0, fast: b
                 failure = str(exc)
             except KeyboardInterrupt:
                 interrupted = True
+                # What the lesson did ends here: the stopping that follows (the processes
+                # killed, their connections reset) is ours, not the lesson's.
+                for record in session.sides.values():
+                    record.signalled = True
+                end = session.now()
+                feed.pull()
     finally:
         session.close()
-    feed.pull()
-    out.final(view(None))
-    if failure is not None:
-        _show(render(_note(failure, "bold red"), width=width))
-    elif interrupted:
-        _show(render(_note(msg("notebook.interrupted", lang)), width=width))
-    else:
-        lines = [line.text for line in feed.timeline.narration]
-        _show(render(lesson_end(lesson, lang), width=width)
-              + _details(msg("notebook.narration_all", lang, n=len(lines)), lines))
+    if not interrupted:
+        feed.pull()
+        end = session.now()
+    events = session.snapshot()[:feed.seen]
+    note = failure
     if interrupted:
-        raise KeyboardInterrupt
+        note = msg("notebook.interrupted", lang)
+    try:
+        picture = svg(events, lang, lesson, title) if events else None
+    except Exception:  # noqa: BLE001 - the summary is shown without its diagram
+        picture = None
+    out.final(view_html.summary(feed.timeline, end, title, note, picture))
+    if interrupted:
+        raise LessonInterrupted(msg("notebook.interrupted", lang))
+    if failure is None:
+        _show(Markdown(view_html.learned_markdown(lesson, lang)))
+        changes = view_html.lesson_changes(lesson, lang)
+        if changes.body:
+            _show(changes)
 
 
 # ---------------------------------------------------------------- serve
@@ -286,13 +265,15 @@ class Server:
     cell that started it. The learner's own code is the client: it is not traced, so it
     connects to the real address, :attr:`address` (``('127.0.0.1', port)``)."""
 
-    def __init__(self, lesson: "Lesson", role: str, lang: str, width: int = WIDTH) -> None:
+    def __init__(self, lesson: "Lesson", role: str, lang: str) -> None:
         from .runner import Feed
         from .session import Session
 
-        self.lesson, self.role, self.lang, self.width = lesson, role, lang, width
+        self.lesson, self.role, self.lang = lesson, role, lang
         self.nominal = lesson.ports[0]
+        scratch.sweep()
         self.session = Session(lesson.ports, blocked_after=0.5)
+        scratch.claim(self.session)
         self.feed = Feed(self.session, lang, lesson)
         self.port: int = self.session.port_map[self.nominal]
         self.host = "127.0.0.1"
@@ -396,45 +377,40 @@ class Server:
 
     # -- display
 
-    def view(self, height: int | None = None) -> Rendered:
-        """The narration so far, as shown under the cell that started the server."""
-        from rich.console import Group
-        from rich.panel import Panel
-        from rich.text import Text
-
-        from .view import side_color, tcp_table
-
+    def view(self, lines: int | None = None) -> Page:
+        """The narration so far (its last ``lines`` lines, or all), as shown under the cell
+        that started the server."""
         with self._lock:
             self.feed.pull()
             timeline = self.feed.timeline
             lang = self.lang
             file = self.lesson.code[self.role]
-            head = Text(msg("notebook.serve.title", lang, number=self.lesson.number, file=file),
-                        style="bold")
-            head.append("\n")
-            head.append(msg("notebook.serve.address", lang, host=self.host, port=self.port,
-                            nominal=self.nominal), style="cyan")
-            lines = [Text(line.text, style=side_color(line.side) if line.side else "bold")
-                     for line in timeline.narration]
-            if height is not None:
-                lines = lines[-height:]
-            if not lines:
-                lines = [Text(msg("notebook.serve.nothing_yet", lang), style="dim")]
+            head = msg("notebook.serve.title", lang, number=self.lesson.number, file=file)
+            address = msg("notebook.serve.address", lang, host=self.host, port=self.port,
+                          nominal=self.nominal)
+            said = timeline.narration
+            if lines is not None:
+                said = said[-lines:]
             if self._stopped is not None:
-                status = Text(self._stopped, style="bold")
+                status = self._stopped
             else:
-                status = Text(msg("notebook.serve.status", lang,
-                                  status=timeline.status("server", self.session.now())),
-                              style="bold cyan")
-            parts: list[Any] = [head,
-                                Panel(Group(*lines), title=msg("view.narration", lang),
-                                      title_align="left", border_style="dim"),
-                                status]
+                status = msg("notebook.serve.status", lang,
+                             status=timeline.status("server", self.session.now()))
+            esc = view_html.esc
+            page = Page(f"<h4>{esc(head)}</h4><div class=\"stk-server\">{esc(address)}</div>",
+                        f"{head}\n{address}\n", "serve")
+            if said:
+                page += view_html.narration(list(said), msg("view.narration", lang))
+            else:
+                nothing = msg("notebook.serve.nothing_yet", lang)
+                page += Page(f'<div class="stk-box stk-muted">{esc(nothing)}</div>',
+                             nothing + "\n")
+            page += Page(f'<div class="stk-server"><b>{esc(status)}</b></div>', status + "\n")
             if self.note:
-                parts.append(_note(self.note))
-            parts.append(Panel(tcp_table(timeline, lang), title=msg("view.tcp.title", lang),
-                               title_align="left", border_style="dim"))
-            return render(*parts, width=self.width)
+                page += view_html.note(self.note)
+            page += view_html.tcp(timeline)
+            page.kind = "serve"
+            return page
 
     def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, str]:
         return self.view()._repr_mimebundle_()
@@ -448,7 +424,7 @@ class Server:
         """Start the server, wait until it listens, show the narration under this cell and
         keep it up to date from a background thread."""
         self._start(10.0)
-        self._out = _Display(self.view(height=LIVE_HEIGHT))
+        self._out = _Display(self.view(LIVE_LINES))
         if self._out.live:
             self._ticker = _Ticker(self._refresh, REFRESH, "sockteach-notebook-serve").start()
 
@@ -488,7 +464,7 @@ class Server:
             if not force and count == seen and now - when < TICK:
                 return
             self._shown = (count, now)
-            view = self.view(height=LIVE_HEIGHT)
+            view = self.view(LIVE_LINES)
         self._out.update(view, everywhere)
 
     def _close(self, why: str, quiet: bool = False, everywhere: bool = True) -> None:
@@ -517,8 +493,7 @@ def _role(lesson: "Lesson", role: str, lang: str) -> str:
     return role
 
 
-def serve(number: int | str, lang: str | None = None, *, role: str = "server",
-          width: int = WIDTH) -> Server:
+def serve(number: int | str, lang: str | None = None, *, role: str = "server") -> Server:
     """Start lesson ``number``'s server in the background and narrate it into this cell.
 
     Returns a :class:`Server`: connect your own client to ``srv.address``; ``srv`` shows the
@@ -536,7 +511,7 @@ def serve(number: int | str, lang: str | None = None, *, role: str = "server",
         previous = _RUNNING.pop(key, None)
     if previous is not None:  # most likely its cell was run again, and its output is gone
         previous._close(msg("notebook.serve.replaced", previous.lang), everywhere=False)
-    server = Server(lesson, role, lang, width)
+    server = Server(lesson, role, lang)
     with _RUNNING_LOCK:
         _RUNNING[key] = server
     try:
@@ -562,21 +537,55 @@ def stop_all(quiet: bool = False) -> None:
 atexit.register(stop_all, True)
 
 
+def _check_bundle(result: Any) -> dict[str, str]:
+    return view_html.checklist(result)._repr_mimebundle_()
+
+
+def register_formatters() -> bool:
+    """In a kernel, show ``sockteach.check()``'s result as the notebook's checklist (it wraps
+    in the cell) instead of its 115-column terminal rendering. True when registered."""
+    shell = _shell()
+    formatter = getattr(getattr(shell, "display_formatter", None), "mimebundle_formatter", None)
+    if formatter is None:
+        return False
+    from .grading.result import Result
+
+    formatter.for_type(Result, _check_bundle)
+    return True
+
+
+if register_formatters():  # imported in a kernel: a killed kernel's folders go now
+    scratch.sweep()
+
+
 # ---------------------------------------------------------------- code and hints
 
 
 def show(number: int | str, role: str | None = None, lang: str | None = None,
-         diff: bool = False, *, width: int = WIDTH) -> Rendered:
+         diff: bool = False) -> Page:
     """Lesson ``number``'s code for ``role`` (``"server"``, ``"client"``…; default: every
     file), highlighted and read from the lesson's files; ``diff=True``: the change from the
-    previous stage."""
+    previous stage. In a notebook the code is a plain ``<pre>``: copying it gives the file."""
     from .lessons import get
-    from .view import code_view
 
     lesson = get(number)
     lang = pick_lang(lang)
     roles = [role] if role is not None else list(lesson.code)
-    return render(*(code_view(lesson, r, lang, diff=diff) for r in roles), width=width)
+    page = Page("", "", "code")
+    for r in roles:
+        page += view_html.code_view(lesson, r, lang, diff=diff)
+    return page
+
+
+def folder(number: int | str, base: str | os.PathLike | None = None) -> Path:
+    """The folder of lesson ``number``'s hands-on files, ``NN-slug/`` next to the notebook
+    (in ``base``, default the current folder), created if missing: each lesson's
+    ``server.py`` has a place of its own."""
+    from .lessons import get
+
+    path = Path(base or ".") / get(number).path.name
+    path.mkdir(parents=True, exist_ok=True)
+    return path
 
 
 class Markdown:

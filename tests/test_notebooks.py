@@ -207,6 +207,12 @@ def test_notebook_runs_headless(path, kernel_env):
     assert serve.outputs and "server" in _text(serve.outputs[0])
     check = next(c for c in code if c.source.startswith("sockteach.check("))
     assert check.outputs, "the exercise check showed nothing"
+    # The notebook's checklist (it wraps in the cell), not the 115-column terminal one.
+    assert any('data-sockteach="check"' in o.get("data", {}).get("text/html", "")
+               for o in check.outputs), check.outputs
+    # The play cell's last frame is the summary, the timeline folded behind <details>.
+    frames = [o.get("data", {}).get("text/html", "") for o in play.outputs]
+    assert 'data-sockteach="summary"' in frames[0] and "<details>" in frames[0]
     assert not our_processes()
 
 
