@@ -265,15 +265,20 @@ class _running:
 
     def __enter__(self) -> "_running":
         if hasattr(self, "console"):
-            self.status = self.console.status(self.msg("check.elapsed", self.lang,
-                                                       seconds="0.0"), spinner="line")
-            self.status.start()
-            self.console.print(self.text, markup=False)  # stays on screen after the spinner
             import threading
 
-            self.done = threading.Event()
-            self.ticker = threading.Thread(target=self._tick, daemon=True)
-            self.ticker.start()
+            from .session import signals_held
+
+            # A Ctrl-C half-way through starting the spinner would leave it drawing after the
+            # interrupt's message: it waits until the spinner is whole (then __exit__ runs).
+            with signals_held():
+                self.done = threading.Event()
+                self.status = self.console.status(self.msg("check.elapsed", self.lang,
+                                                           seconds="0.0"), spinner="line")
+                self.status.start()
+                self.console.print(self.text, markup=False)  # stays on screen after it
+                self.ticker = threading.Thread(target=self._tick, daemon=True)
+                self.ticker.start()
         return self
 
     def _tick(self) -> None:
@@ -283,9 +288,12 @@ class _running:
 
     def __exit__(self, *exc: object) -> None:
         if self.status is not None:
-            self.done.set()
-            self.ticker.join(timeout=1)
-            self.status.stop()
+            from .session import signals_held
+
+            with signals_held():  # stopped whole, before any message that follows
+                self.done.set()
+                self.ticker.join(timeout=1)
+                self.status.stop()
 
 
 def cmd_hint(args: argparse.Namespace, lang: str) -> int:
