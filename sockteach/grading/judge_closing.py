@@ -6,9 +6,8 @@ from __future__ import annotations
 from ..events import Event
 from . import facts
 from .plan import LEAVE, REPLY
-from .judge_servers import (SIDE, connect_failed, doing, judge_exchanges, judge_next,
-                            judge_start, new_client_reply, nth, reply_problem,
-                            reset_then_next, window)
+from .judge_servers import (doing, first_echo, judge_next, judge_start, new_client_reply,
+                            nth, reply_problem, reset_then_next, SIDE, window)
 from .judging import Context, Sheet, Stop, Trial, budget_of, trials
 from .exchanges import connects, reads, replies
 from .texts import judge_text, sep
@@ -38,13 +37,7 @@ def closing_server(sheet: Sheet, tr: Trial) -> None:
     addr = judge_start(sheet, tr)
     port = addr[1]
     at = tr.at("echo")
-    a = nth(connects(at.events), 0, sheet, "echo", at)
-    if a.error is not None:
-        run = at.run(SIDE)
-        sheet.stop("echo", connect_failed(ctx, run, a), facts.shown_output(run.events), at)
-    reply = judge_exchanges(sheet, at, a, (b"hello",), "echo")[0]
-    sheet.ok("echo", ctx.text("exchange.ok", sent=repr(reply.sent), got=repr(reply.got)), at,
-             SIDE)
+    a = first_echo(sheet, at, b"hello")
 
     a_port = a.local[1] if a.local else 0
     t_fin = next((e.t for e in tr.events if e.side == a.side and e.name == "shutdown"), 0.0)

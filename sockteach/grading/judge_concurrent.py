@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from ..events import Event
 from . import facts
-from .judge_servers import (SIDE, connect_failed, judge_exchanges, judge_next,
-                            judge_start, lingered, new_client_reply, nth, reply_problem)
+from .judge_servers import (first_echo, judge_next, judge_start, lingered,
+                            new_client_reply, nth, reply_problem, SIDE)
 from .judging import Context, Sheet, Stop, Trial, budget_of, trials
 from .exchanges import connects, replies
 from .texts import judge_text, sep
@@ -21,13 +21,7 @@ def concurrent_server(sheet: Sheet, tr: Trial) -> None:
     ctx = sheet.ctx
     addr = judge_start(sheet, tr)
     at = tr.at("echo")
-    a = nth(connects(at.events), 0, sheet, "echo", at)
-    if a.error is not None:
-        run = at.run(SIDE)
-        sheet.stop("echo", connect_failed(ctx, run, a), facts.shown_output(run.events), at)
-    reply = judge_exchanges(sheet, at, a, (b"hello from A",), "echo")[0]
-    sheet.ok("echo", ctx.text("exchange.ok", sent=repr(reply.sent), got=repr(reply.got)), at,
-             SIDE)
+    a = first_echo(sheet, at, b"hello from A")
 
     at = tr.at("concurrent")
     b, reply = new_client_reply(sheet, at, "concurrent", 1, b"HI FROM B",

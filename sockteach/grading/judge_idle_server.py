@@ -6,8 +6,8 @@ from __future__ import annotations
 from ..events import Event
 from . import facts
 from .plan import DROP, PAUSE, QUIET
-from .judge_servers import (SIDE, window, connect_failed, doing, judge_exchanges, judge_start,
-                            nth, reply_problem, reset_then_next)
+from .judge_servers import (connect_failed, doing, first_echo, judge_start, nth,
+                            reply_problem, reset_then_next, SIDE, window)
 from .judging import Context, Sheet, Stop, Trial, budget_of, trials
 from .exchanges import connects, reads, replies
 from .texts import judge_text, sep
@@ -33,13 +33,7 @@ def idle_server(sheet: Sheet, tr: Trial) -> None:
     sheet.ok("quiet", _t(ctx, "quiet.ok", seconds=f"{QUIET:g}"), at, SIDE)
 
     at = tr.at("echo")
-    peer = nth(connects(at.events), 0, sheet, "echo", at)
-    if peer.error is not None:
-        run = at.run(SIDE)
-        sheet.stop("echo", connect_failed(ctx, run, peer), facts.shown_output(run.events), at)
-    reply = judge_exchanges(sheet, at, peer, (b"hello",), "echo")[0]
-    sheet.ok("echo", ctx.text("exchange.ok", sent=repr(reply.sent), got=repr(reply.got)), at,
-             SIDE)
+    peer = first_echo(sheet, at, b"hello")
 
     at = tr.at("patient")
     run = at.run(SIDE)

@@ -131,6 +131,20 @@ def new_client_reply(sheet: Sheet, at: Trial, check: str, n: int, expected: byte
     return conn, reply
 
 
+def first_echo(sheet: Sheet, at: Trial, message: bytes, check: str = "echo") -> Connect:
+    """The window's first client connects, sends ``message`` and must get it back in upper
+    case: ``check`` passes (or a Stop says why not); the connection, for what follows."""
+    ctx = sheet.ctx
+    conn = nth(connects(at.events), 0, sheet, check, at)
+    if conn.error is not None:
+        run = at.run(SIDE)
+        sheet.stop(check, connect_failed(ctx, run, conn), facts.shown_output(run.events), at)
+    reply = judge_exchanges(sheet, at, conn, (message,), check)[0]
+    sheet.ok(check, ctx.text("exchange.ok", sent=repr(reply.sent), got=repr(reply.got)), at,
+             SIDE)
+    return conn
+
+
 def judge_exchanges(sheet: Sheet, at: Trial, conn: Connect, messages, check: str,
                     numbered: bool = False, start: int = 0) -> list[Reply]:
     """The replies on ``conn`` to ``messages`` (from the ``start``-th): each must be the
